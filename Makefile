@@ -1,0 +1,39 @@
+# Uigniter — top-level build.
+#   make          build everything into build/
+#   make setup    install what the build and the tests need (idempotent; apt-get as root)
+#   make test     build and run every test; the last line is "N passed, N failed"
+#   make example  set up, build and boot the example unikernel
+# Each component adds its own rules in <component>/<component>.mk.
+
+B := build
+.DEFAULT_GOAL := all
+include mk/config.mk
+
+ALL :=
+TEST_DEPS :=
+include $(sort $(filter-out mk/%,$(wildcard */*.mk)) $(wildcard services/*/*.mk))
+
+all: $(ALL)
+
+setup:
+	@scripts/setup.sh
+
+$(B)/.setup-stamp: scripts/setup.sh
+	@scripts/setup.sh
+	@mkdir -p $(B) && touch $@
+
+test: $(B)/.setup-stamp
+	@$(MAKE) --no-print-directory all $(TEST_DEPS)
+	@tests/run.sh
+
+example: $(B)/.setup-stamp
+	@$(MAKE) --no-print-directory all
+	@scripts/run-example.sh
+
+clean:
+	rm -rf $(B)/bin $(B)/obj $(B)/gen $(B)/tests $(B)/images $(B)/uk.elf
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+.PHONY: all setup test example clean format

@@ -1,0 +1,150 @@
+/*
+ * hypercall.h — the one interface between uvmm (the monitor) and uk.elf (the kernel).
+ *
+ * Boot: uvmm enters the kernel in 64-bit long mode at its ELF entry point with
+ * %rdi = guest-physical address of a struct uh_bootinfo. Paging is on; the monitor's
+ * page tables map all guest-physical memory (RAM followed by the image) twice:
+ *   UH_PHYSMAP_BASE + gpa   (the kernel's view of memory), and
+ *   UH_KERNEL_BASE + gpa    for the first GiB (where uk.elf is linked, -mcmodel=kernel).
+ * The lower half of the address space is empty and belongs to the application.
+ *
+ * Calls: the guest executes `outl %eax, $(UH_PORT_BASE + nr)` with %eax = the
+ * guest-physical address (below 4 GiB) of the call's argument struct. The monitor
+ * checks every address and length it is given against guest memory, performs the
+ * call and writes results back into the struct. A malformed call ends the guest
+ * with exit status 125. All structs are little-endian with naturally aligned,
+ * fixed-size fields; pointers into the guest are `uh_gpa_t` (guest-physical).
+ */
+#ifndef UIGNITER_HYPERCALL_H
+#define UIGNITER_HYPERCALL_H
+
+#include <stdint.h>
+
+#define UH_PORT_BASE     0x500
+#define UH_PHYSMAP_BASE  0xffff800000000000ULL
+#define UH_KERNEL_BASE   0xffffffff80000000ULL
+#define UH_BOOTINFO_GPA  0x8000ULL  /* one page: struct uh_bootinfo, then strings */
+#define UH_KERNEL_GPA    0x100000ULL /* uk.elf is linked to load here */
+
+typedef uint64_t uh_gpa_t;
+
+enum uh_call {
+    UH_EXIT = 0,        /* struct uh_exit: the guest is done (never returns) */
+    UH_WRITE = 1,       /* struct uh_io: write to the host's stdout (fd 1) or stderr (fd 2) */
+    UH_READ = 2,        /* struct uh_io: read from the host's stdin (fd 0); -EAGAIN if not ready */
+    UH_SEEK = 3,        /* struct uh_seek: lseek on host fd 0, 1 or 2 (regular files only) */
+    UH_POLL = 4,        /* struct uh_poll: sleep until a device is ready or the timeout ends */
+    UH_TIME = 5,        /* struct uh_time: host clocks now */
+    UH_RANDOM = 6,      /* struct uh_buf: fill with random bytes from the host */
+    UH_LOG = 7,         /* struct uh_buf: one diagnostic line for --verbose (stderr, prefixed) */
+    UH_MARK = 8,        /* struct uh_mark: boot-time breakdown checkpoint (--verbose only) */
+    UH_NET_BASE = 16,   /* 16..31: network device (see net module) */
+    UH_VOL_BASE = 32,   /* 32..63: host-directory volumes */
+    UH_NR_CALLS = 64,
+};
+
+/* UH_EXIT */
+enum uh_exit_kind {
+    UH_EXIT_STATUS = 0, /* the app exited: status is its exit status (0..255) */
+    UH_EXIT_SIGNAL = 1, /* the app was killed by signal `status` at rip/addr */
+    UH_EXIT_PANIC = 2,  /* the kernel gave up: msg says why; uvmm exits with 125 */
+};
+struct uh_exit {
+    uint32_t kind;
+    int32_t status;
+    uint64_t rip;
+    uint64_t addr;
+    uh_gpa_t msg;
+    uint64_t msg_len;
+};
+
+/* UH_WRITE, UH_READ */
+struct uh_io {
+    uint32_t fd;
+    uint32_t pad;
+    uh_gpa_t buf;
+    uint64_t len;
+    int64_t ret; /* bytes done, or -errno (-EAGAIN: not ready; -EPIPE: reader gone) */
+};
+
+/* UH_SEEK */
+struct uh_seek {
+    uint32_t fd;
+    uint32_t whence;
+    int64_t offset;
+    int64_t ret; /* new offset or -errno */
+};
+
+/* UH_POLL: wait until one of `want` is ready, or timeout_ns passes (-1: forever). */
+#define UH_READY_STDIN (1u << 0)
+#define UH_READY_NET   (1u << 1)
+#define UH_READY_SIGNAL (1u << 31) /* the host asked the guest to stop (SIGTERM/SIGINT) */
+struct uh_poll {
+    int64_t timeout_ns;
+    uint32_t want;
+    uint32_t ready;  /* out */
+    uint64_t mono_ns; /* out: host CLOCK_MONOTONIC when the call returned */
+    uint32_t signo;  /* out: the host signal behind UH_READY_SIGNAL */
+    uint32_t pad;
+};
+
+/* UH_TIME */
+struct uh_time {
+    uint64_t mono_ns; /* host CLOCK_MONOTONIC */
+    uint64_t real_ns; /* host CLOCK_REALTIME */
+};
+
+/* UH_RANDOM, UH_LOG */
+struct uh_buf {
+    uh_gpa_t buf;
+    uint64_t len;
+};
+
+/* UH_MARK */
+enum uh_mark_id {
+    UH_MARK_KERNEL_ENTRY = 0, /* first C code in the kernel */
+    UH_MARK_APP_ENTRY = 1,    /* about to jump to the app's entry point */
+    UH_MARK_NR
+};
+struct uh_mark {
+    uint32_t id;
+    uint32_t pad;
+    uint64_t guest_tsc; /* guest TSC when the mark was taken */
+};
+
+/* Boot information, written by the monitor at UH_BOOTINFO_GPA. */
+#define UH_BOOT_MAGIC 0x544f4f4255494755ULL /* "UGIUBOOT" */
+#define UH_BOOT_VERSION 1
+#define UH_BOOT_VERBOSE (1u << 0)
+
+struct uh_stdio {
+    uint32_t mode;  /* st_mode file type of the host fd (S_IFCHR, S_IFIFO, S_IFREG...); 0: closed */
+    uint16_t rows;  /* terminal size when the fd is a terminal, else 0 */
+    uint16_t cols;
+};
+
+struct uh_bootinfo {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t flags;
+    uint64_t mem_size;      /* bytes of RAM at guest-physical 0 */
+    uint64_t kernel_end;    /* first byte after the kernel image (incl. bss), physical */
+    uint64_t reserved_end;  /* boot structures occupy [0, reserved_end) below UH_KERNEL_GPA */
+    uh_gpa_t pml4;          /* the monitor's page tables; the kernel adds the lower half */
+    uh_gpa_t image;         /* read-only image, mapped as guest memory */
+    uint64_t image_size;
+    uint64_t tsc_khz;       /* guest TSC frequency */
+    uint64_t boot_mono_ns;  /* host clocks just before the first instruction */
+    uint64_t boot_real_ns;
+    uh_gpa_t argv;          /* argc NUL-terminated strings back to back (argc 0: the image's) */
+    uint32_t argc;
+    uint32_t envc;          /* extra environment (K=V), after the image's */
+    uh_gpa_t envp;
+    uh_gpa_t argv0;         /* NUL-terminated argv[0] override, or 0 */
+    struct uh_stdio stdio[3];
+    uint8_t seed[32];       /* random bytes for AT_RANDOM and the kernel */
+    uint64_t net_info;      /* reserved for the network device manifest */
+    uint64_t vol_info;      /* reserved for the volume manifest */
+};
+
+#endif
