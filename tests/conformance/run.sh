@@ -21,7 +21,7 @@
 #   UIGNITER_CONF_KEEP=1     keep the outputs of passing programs too
 # Outputs of failing programs are kept in build/tests/logs/conformance/<name>/.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+case "$0" in */*) cd "${0%/*}/../.." || exit 1 ;; *) cd ../.. || exit 1 ;; esac
 
 src=tests/conformance
 bin=build/tests/conformance
@@ -29,6 +29,7 @@ logs=build/tests/logs/conformance
 uvmm=build/bin/uvmm
 ctl=build/bin/uigniterctl
 pipegen=$bin/tools/pipegen
+sandbox=$bin/tools/sandbox
 
 # ---- one program (run by the workers below as: run.sh --one NAME) -----------
 fail() {
@@ -40,7 +41,7 @@ fail() {
 
 # Reads the "// key: value" lines at the top of the program into variables.
 parse_header() {
-    h_args="" h_env="" h_stdin="" h_files="" h_mem="${UIGNITER_CONF_MEM:-}" h_expect=0
+    h_args="" h_env="" h_stdin="" h_stdout="" h_files="" h_mem="${UIGNITER_CONF_MEM:-}" h_expect=0
     local line key val
     while IFS= read -r line; do
         case "$line" in //*) ;; *) break ;; esac
@@ -53,52 +54,66 @@ parse_header() {
         args) h_args=$val ;;
         env) h_env=$val ;;
         stdin) h_stdin=$val ;;
-        files) h_files=$val ;;
+        stdout) h_stdout=$val ;;
+        files) h_files="$h_files $val" ;;
         mem) h_mem=$val ;;
         expect-status) h_expect=$val ;;
         esac
     done <"$src/$name.c"
 }
 
-# Runs "$@" with the program's stdin; sets $status.
-with_stdin() {
+# Runs "$@" with the program's stdin, stdout into $1 and stderr into $2; sets
+# $status to the command's own status (not that of a feeding or draining cat).
+with_stdio() {
+    local out=$1 err=$2 in=/dev/null
+    shift 2
     case "$h_stdin" in
-    "") "$@" </dev/null ;;
-    text:*) printf '%b' "${h_stdin#text:}" >"$w/stdin" && "$@" <"$w/stdin" ;;
-    file:*) "$@" <"$src/data/${h_stdin#file:}" ;;
-    pipe-gen:*)
-        "$pipegen" "${h_stdin#pipe-gen:}" | "$@"
-        status=${PIPESTATUS[1]}
-        return
-        ;;
-    *) echo "FAIL conformance/$name: bad stdin header: $h_stdin" && exit 0 ;;
+    "") ;;
+    text:*) printf '%b' "${h_stdin#text:}" >"$w/stdin" && in=$w/stdin ;;
+    file:*) in=$src/data/${h_stdin#file:} ;;
+    pipe-gen:*) in="" ;;
+    *) fail "bad stdin header: $h_stdin" ;;
     esac
-    status=$?
+    # The outer 2>/dev/null only silences bash's own "Segmentation fault" notes.
+    if [ -z "$in" ] && [ "$h_stdout" = pipe ]; then
+        { "$pipegen" "${h_stdin#pipe-gen:}" | "$@" 2>"$err" | cat >"$out"; } 2>/dev/null
+        status=${PIPESTATUS[1]}
+    elif [ -z "$in" ]; then
+        { "$pipegen" "${h_stdin#pipe-gen:}" | "$@" >"$out" 2>"$err"; } 2>/dev/null
+        status=${PIPESTATUS[1]}
+    elif [ "$h_stdout" = pipe ]; then
+        { "$@" <"$in" 2>"$err" | cat >"$out"; } 2>/dev/null
+        status=${PIPESTATUS[0]}
+    else
+        { "$@" <"$in" >"$out" 2>"$err"; } 2>/dev/null
+        status=$?
+    fi
+}
+
+# Stages the native root once: the binary at /bin/<name>, the program's files,
+# and empty /tmp and /dev for tools/sandbox to mount over.
+stage_root() {
+    local f
+    root=$w/root
+    mkdir -p "$root/bin" "$root/tmp" "$root/dev" || fail "cannot create $root"
+    cp "$bin/$name" "$root/bin/$name" || fail "cannot copy the binary"
+    for f in "${files[@]}"; do
+        if ! mkdir -p "$root/$(dirname "${f#*:}")" || ! cp "$src/${f%%:*}" "$root/${f#*:}"; then
+            fail "cannot place file $f"
+        fi
+    done
 }
 
 # The native run number $1: output in $w/native$1.{out,err}, status in $status.
+# The root is read-only and /tmp is a fresh tmpfs, so both runs can share it.
 run_native() {
-    local root=$w/root$1 f
-    mkdir -p "$root"/{bin,tmp,dev} || fail "cannot create $root"
-    chmod 755 "$root"
-    cp "$bin/$name" "$root/bin/$name" || fail "cannot copy the binary"
-    for f in "${files[@]}"; do
-        mkdir -p "$root/$(dirname "${f#*:}")" && cp "$src/${f%%:*}" "$root/${f#*:}" ||
-            fail "cannot place file $f"
-    done
-    mknod -m 666 "$root/dev/null" c 1 3 && mknod -m 666 "$root/dev/zero" c 1 5 &&
-        mknod -m 666 "$root/dev/urandom" c 1 9 || fail "mknod failed"
-    # shellcheck disable=SC2016
-    with_stdin timeout -k 2 "$limit" unshare -m sh -c '
-        r=$1; shift
-        mount --bind "$r" "$r" && mount -o remount,bind,ro "$r" &&
-            mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" ||
-            { echo "conformance-setup: mounts failed" >&2; exit 125; }
-        exec "$@"' sh "$root" env -i "${envs[@]}" "$chroot" "$root" "/bin/$name" "${args[@]}" \
-        >"$w/native$1.out" 2>"$w/native$1.err"
-    if grep -q '^conformance-setup:' "$w/native$1.err"; then
-        fail "native setup: $(head -1 "$w/native$1.err")"
-    fi
+    local e sbargs=()
+    for e in "${envs[@]}"; do sbargs+=(-e "$e"); done
+    with_stdio "$w/native$1.out" "$w/native$1.err" \
+        timeout -k 2 "$limit" "$sandbox" "$root" "${sbargs[@]}" -- "/bin/$name" "${args[@]}"
+    local first=""
+    IFS= read -r first <"$w/native$1.err"
+    case "$first" in conformance-setup:*) fail "native setup: $first" ;; esac
     [ "$status" != 124 ] || fail "native run $1 timed out after ${limit}s"
 }
 
@@ -112,7 +127,7 @@ run_guest() {
     [ -z "$h_mem" ] || vmargs+=(--mem "$h_mem")
     vmargs+=("$w/app.img")
     [ ${#args[@]} = 0 ] || vmargs+=(-- "${args[@]}")
-    with_stdin timeout -k 2 "$limit" "$uvmm" "${vmargs[@]}" >"$w/guest.out" 2>"$w/guest.err"
+    with_stdio "$w/guest.out" "$w/guest.err" timeout -k 2 "$limit" "$uvmm" "${vmargs[@]}"
     [ "$status" != 124 ] || fail "uvmm timed out after ${limit}s"
 }
 
@@ -138,15 +153,24 @@ one() {
     trap 'rm -rf "$w"' EXIT
     [ -x "$bin/$name" ] || fail "$bin/$name is not built (make $bin/$name)"
     parse_header
+    args=() envs=()
     eval "args=($h_args)"
     eval "envs=($h_env)"
     read -r -a files <<<"$h_files"
     limit=${UIGNITER_CONF_TIMEOUT:-60}
-    chroot=$(command -v chroot) || fail "chroot not found"
     ulimit -c 0
+    umask 022
+    # Descriptors inherited from whoever started us must not shift the program's
+    # lowest free fd (bash's own 255 is close-on-exec).
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" 2>/dev/null
+    done
     ulimit -S -s 8192 2>/dev/null
     ulimit -S -n 1024 2>/dev/null
 
+    stage_root
     run_native 1
     local ns=$status
     [ "$ns" = "$h_expect" ] ||
@@ -166,7 +190,7 @@ one() {
     echo "PASS conformance/$name"
     if [ "${UIGNITER_CONF_KEEP:-}" = 1 ]; then
         mkdir -p "$logs/$name" && cp "$w"/*.out "$w"/*.err "$logs/$name/" 2>/dev/null
-    else
+    elif [ -d "$logs/$name" ]; then
         rm -rf "${logs:?}/$name"
     fi
     exit 0
@@ -179,7 +203,8 @@ fi
 # ---- the suite --------------------------------------------------------------
 names=()
 for f in "$src"/*.c; do
-    n=$(basename "$f" .c)
+    n=${f##*/}
+    n=${n%.c}
     if [ $# -gt 0 ]; then
         keep=""
         for p in "$@"; do
@@ -201,7 +226,9 @@ if [ "${UIGNITER_CONF_NATIVE:-}" != 1 ]; then
         exit 0
     fi
 fi
-[ -x "$pipegen" ] || echo "FAIL conformance: $pipegen is not built (make $pipegen)"
+for t in "$pipegen" "$sandbox"; do
+    [ -x "$t" ] || { echo "FAIL conformance: $t is not built (make tests-conformance)"; exit 0; }
+done
 
 mkdir -p "$logs"
 printf '%s\n' "${names[@]}" | xargs -P "${UIGNITER_CONF_JOBS:-$(nproc)}" -I{} "$0" --one {}
