@@ -72,6 +72,10 @@ typedef struct http_server_config {
 http_server *http_server_create(el_loop *loop, const char *host, int port,
                                 const http_server_config *cfg);
 void http_server_free(http_server *srv);
+/* Serves an already connected socket (made non-blocking here), e.g. one end
+ * of a socketpair or an inherited fd. peer is a label for logs. On failure
+ * the fd is closed. */
+int http_server_adopt(http_server *srv, int fd, const char *peer);
 int http_server_port(const http_server *srv);
 void *http_server_data(const http_server *srv);
 el_loop *http_server_loop(const http_server *srv);

@@ -453,6 +453,7 @@ static void conn_after_reply(http_conn *c)
         return; /* keep r until the parser is done with it; we close anyway */
     c->req = NULL;
     req_free(r);
+    c->paused = 0; /* a pause belongs to the request that asked for it */
     c->phase = PH_IDLE;
     c->deadline = el_now(c->srv->loop) + (uint64_t)c->srv->cfg.idle_timeout_ms;
     http_msg_reset(&c->msg, c->srv->cfg.max_header_bytes);
@@ -499,12 +500,51 @@ static void conn_on_event(el_loop *loop, int fd, void *data, int mask)
     conn_leave(c);
 }
 
+static http_conn *conn_new(http_server *s, int fd, const char *peer)
+{
+    http_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->srv = s;
+    c->fd = fd;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    http_msg_reset(&c->msg, s->cfg.max_header_bytes);
+    c->phase = PH_IDLE;
+    c->deadline = el_now(s->loop) + (uint64_t)s->cfg.idle_timeout_ms;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (el_file_add(s->loop, fd, EL_READABLE, conn_on_event, c) < 0) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int http_server_adopt(http_server *s, int fd, const char *peer)
+{
+    if (net_set_nonblock(fd, 1) < 0)
+        return -1;
+    if (!conn_new(s, fd, peer ? peer : "-")) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
 static void server_on_accept(el_loop *loop, int fd, void *data, int mask)
 {
     (void)mask;
+    (void)loop;
     http_server *s = data;
     for (int i = 0; i < 64; i++) {
-        char ip[40];
+        char ip[40], peer[NET_ADDR_MAX];
         int port;
         int cfd = net_accept(fd, ip, sizeof(ip), &port);
         if (cfd < 0) {
@@ -516,27 +556,10 @@ static void server_on_accept(el_loop *loop, int fd, void *data, int mask)
             close(cfd);
             continue;
         }
-        http_conn *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(cfd);
-            return;
-        }
-        c->srv = s;
-        c->fd = cfd;
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
         net_set_nodelay(cfd, 1);
-        http_parser_init(&c->parser, HTTP_REQUEST);
-        c->parser.data = c;
-        http_msg_reset(&c->msg, s->cfg.max_header_bytes);
-        c->phase = PH_IDLE;
-        c->deadline = el_now(loop) + (uint64_t)s->cfg.idle_timeout_ms;
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        if (el_file_add(loop, cfd, EL_READABLE, conn_on_event, c) < 0)
-            conn_free(c);
+        snprintf(peer, sizeof(peer), "%s:%d", ip, port);
+        if (!conn_new(s, cfd, peer))
+            return; /* out of memory; conn_new closed the socket */
     }
 }
 

@@ -96,10 +96,11 @@ mc_client *svc_register(el_loop *loop, svc_opts *o, int actual_port, reg_entry *
     if (!o->advertise[0]) {
         char ip[NET_ADDR_MAX] = "127.0.0.1";
         if (strcmp(o->listen_host, "0.0.0.0") != 0)
-            snprintf(ip, sizeof(ip), "%s", o->listen_host);
+            memcpy(ip, o->listen_host, sizeof(ip));
         else if (o->registry_port)
             local_ip_towards(o->registry_host, o->registry_port, ip, sizeof(ip));
-        snprintf(o->advertise, sizeof(o->advertise), "%s:%d", ip, actual_port);
+        ip[40] = '\0'; /* an IPv4 address or a short host name */
+        snprintf(o->advertise, sizeof(o->advertise), "%.40s:%d", ip, actual_port);
     }
     if (!o->registry_port)
         return NULL;
