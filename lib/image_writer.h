@@ -4,9 +4,10 @@
  * A builder collects a tree of guest paths, the entry program, default argv and
  * environment, then writes the image in one go. Host files are only stat'ed when
  * added and copied when written. The output depends only on the inputs (names,
- * contents, modes and mtimes), never on the order of calls or of readdir, so the
- * same inputs give the same bytes. No global state and no printing: the monitor
- * uses it to pack a bare ELF into a memfd, uigniterctl to build image files.
+ * contents, modes, mtimes, argv, env), never on the order files were added in or
+ * on readdir's order, so the same inputs give the same bytes. No global state and
+ * no printing: the monitor uses it to pack a bare ELF into a memfd, uigniterctl to
+ * build image files.
  *
  * Every call returns 0 on success or -1 with a one-line message in imgw_error.
  * Guest paths are absolute or relative to the root, '/'-separated; empty
