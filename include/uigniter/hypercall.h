@@ -26,7 +26,15 @@
 #define UH_BOOTINFO_GPA  0x8000ULL  /* one page: struct uh_bootinfo, then strings */
 #define UH_KERNEL_GPA    0x100000ULL /* uk.elf is linked to load here */
 
+/* A guest-physical address. The monitor (which defines UH_HOST) sees a struct so that
+ * it cannot use one without checking it; the kernel sees a plain integer. */
+#ifdef UH_HOST
+typedef struct {
+    uint64_t v;
+} uh_gpa_t;
+#else
 typedef uint64_t uh_gpa_t;
+#endif
 
 enum uh_call {
     UH_EXIT = 0,        /* struct uh_exit: the guest is done (never returns) */
@@ -35,7 +43,7 @@ enum uh_call {
     UH_SEEK = 3,        /* struct uh_seek: lseek on host fd 0, 1 or 2 (regular files only) */
     UH_POLL = 4,        /* struct uh_poll: sleep until a device is ready or the timeout ends */
     UH_TIME = 5,        /* struct uh_time: host clocks now */
-    UH_RANDOM = 6,      /* struct uh_buf: fill with random bytes from the host */
+    UH_RANDOM = 6,      /* struct uh_io: fill with random bytes from the host */
     UH_LOG = 7,         /* struct uh_buf: one diagnostic line for --verbose (stderr, prefixed) */
     UH_MARK = 8,        /* struct uh_mark: boot-time breakdown checkpoint (--verbose only) */
     UH_NET_BASE = 16,   /* 16..31: network device (see net module) */
@@ -58,16 +66,22 @@ struct uh_exit {
     uint64_t msg_len;
 };
 
-/* UH_WRITE, UH_READ */
-struct uh_io {
-    uint32_t fd;
-    uint32_t pad;
-    uh_gpa_t buf;
+/* UH_WRITE, UH_READ, UH_RANDOM: a buffer as a list of guest-physical segments, so a
+ * buffer that is contiguous only in the guest's virtual memory needs one call. */
+#define UH_IO_MAX_SEGS 64
+struct uh_seg {
+    uh_gpa_t gpa;
     uint64_t len;
-    int64_t ret; /* bytes done, or -errno (-EAGAIN: not ready; -EPIPE: reader gone) */
+};
+struct uh_io {
+    uint32_t fd;    /* UH_WRITE: 1 or 2; UH_READ: 0; UH_RANDOM: unused */
+    uint32_t nsegs; /* at most UH_IO_MAX_SEGS */
+    uh_gpa_t segs;  /* array of nsegs struct uh_seg */
+    int64_t ret;    /* bytes done, or -errno (-EAGAIN: not ready; -EPIPE: reader gone) */
 };
 
-/* UH_SEEK */
+/* UH_SEEK: whence is SEEK_SET/CUR/END, or UH_SEEK_FIONREAD for the bytes readable now. */
+#define UH_SEEK_FIONREAD 0x100
 struct uh_seek {
     uint32_t fd;
     uint32_t whence;
@@ -94,7 +108,7 @@ struct uh_time {
     uint64_t real_ns; /* host CLOCK_REALTIME */
 };
 
-/* UH_RANDOM, UH_LOG */
+/* UH_LOG */
 struct uh_buf {
     uh_gpa_t buf;
     uint64_t len;
@@ -116,9 +130,12 @@ struct uh_mark {
 #define UH_BOOT_MAGIC 0x544f4f4255494755ULL /* "UGIUBOOT" */
 #define UH_BOOT_VERSION 1
 #define UH_BOOT_VERBOSE (1u << 0)
+#define UH_BOOT_ARGS (1u << 1) /* argv holds the arguments given after "--" (argv[1..]) */
 
+#define UH_STDIO_TTY (1u << 31) /* in uh_stdio.mode: the host fd is a terminal */
 struct uh_stdio {
-    uint32_t mode;  /* st_mode file type of the host fd (S_IFCHR, S_IFIFO, S_IFREG...); 0: closed */
+    uint32_t mode;  /* st_mode file type of the host fd (S_IFCHR, S_IFIFO, S_IFREG...) |
+                       UH_STDIO_TTY; 0: the fd is closed */
     uint16_t rows;  /* terminal size when the fd is a terminal, else 0 */
     uint16_t cols;
 };
@@ -136,7 +153,8 @@ struct uh_bootinfo {
     uint64_t tsc_khz;       /* guest TSC frequency */
     uint64_t boot_mono_ns;  /* host clocks just before the first instruction */
     uint64_t boot_real_ns;
-    uh_gpa_t argv;          /* argc NUL-terminated strings back to back (argc 0: the image's) */
+    uh_gpa_t argv;          /* argc NUL-terminated strings back to back: argv[1..] when
+                               UH_BOOT_ARGS is set, else unused (the image's defaults) */
     uint32_t argc;
     uint32_t envc;          /* extra environment (K=V), after the image's */
     uh_gpa_t envp;

@@ -1,0 +1,34 @@
+# uk.elf — the library OS. Freestanding, linked at -2 GiB (-mcmodel=kernel), no
+# vector registers (the application owns SSE/AVX state), no red zone (exceptions
+# run on the interrupted stack's neighbours), no stack protector (%fs is the app's).
+
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*/*.c)
+KERNEL_ASMS := $(wildcard kernel/*/*.S)
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(B)/obj/kernel/%.o) $(KERNEL_ASMS:%.S=$(B)/obj/kernel/%.o)
+KERNEL_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-pie -fno-pic -mcmodel=kernel \
+    -mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+    -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns -Iinclude -Ikernel -Ikernel/lib \
+    -Ikernel/fs -I$(B)/gen/kernel
+
+ALL += $(B)/uk.elf
+
+$(B)/gen/kernel/syscall_names.h: /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+	@mkdir -p $(@D)
+	{ echo '/* Generated from <asm/unistd_64.h>; do not edit. */'; \
+	  echo 'static const char *const syscall_names[] = {'; \
+	  sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/    [\2] = "\1",/p' $<; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/kernel/kernel/sys/syscall.o: $(B)/gen/kernel/syscall_names.h
+
+$(B)/obj/kernel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/obj/kernel/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) $(DEPFLAGS) -D__ASSEMBLER__ -c $< -o $@
+
+$(B)/uk.elf: $(KERNEL_OBJS) kernel/linker.ld
+	$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack -T kernel/linker.ld \
+	    -o $@ $(KERNEL_OBJS)

@@ -1,0 +1,72 @@
+/*
+ * time.c — clocks and kwait(), see time.h.
+ */
+#include "time.h"
+#include "arch/cpu.h"
+#include "arch/hcall.h"
+
+static uint64_t tsc_base, ns_base, mult; /* ns = ns_base + (tsc - tsc_base) * mult >> 32 */
+static int64_t real_offset;
+static void (*pollers[4])(uint32_t);
+uint64_t kwait_slept_ns; /* for the process CPU clock: time not spent running */
+static int npollers;
+
+void time_init(const struct uh_bootinfo *bi)
+{
+    uint64_t khz = bi->tsc_khz ? bi->tsc_khz : 1000000;
+    mult = (1000000ULL << 32) / khz;
+    tsc_base = rdtsc();
+    ns_base = bi->boot_mono_ns;
+    real_offset = (int64_t)(bi->boot_real_ns - bi->boot_mono_ns);
+}
+
+uint64_t now_ns(void)
+{
+    uint64_t d = rdtsc() - tsc_base;
+    return ns_base + (uint64_t)(((unsigned __int128)d * mult) >> 32);
+}
+
+uint64_t realtime_ns(void)
+{
+    return now_ns() + real_offset;
+}
+
+static void resync(uint64_t host_mono)
+{
+    uint64_t tsc = rdtsc();
+    uint64_t est = ns_base + (uint64_t)(((unsigned __int128)(tsc - tsc_base) * mult) >> 32);
+    if (host_mono > est) {
+        ns_base = host_mono;
+        tsc_base = tsc;
+    }
+}
+
+uint64_t deadline_after(uint64_t ns)
+{
+    uint64_t now = now_ns();
+    return ns > DEADLINE_NEVER - now ? DEADLINE_NEVER : now + ns;
+}
+
+void kwait_register_poller(void (*fn)(uint32_t ready))
+{
+    if (npollers < (int)ARRAY_SIZE(pollers))
+        pollers[npollers++] = fn;
+}
+
+uint32_t kwait(uint64_t deadline, uint32_t want)
+{
+    struct uh_poll p = {.want = want};
+    if (deadline == DEADLINE_NEVER) {
+        p.timeout_ns = -1;
+    } else {
+        uint64_t now = now_ns();
+        p.timeout_ns = deadline > now ? (int64_t)(deadline - now) : 0;
+    }
+    uint64_t before = now_ns();
+    hcall(UH_POLL, &p);
+    resync(p.mono_ns);
+    kwait_slept_ns += now_ns() - before;
+    for (int i = 0; i < npollers; i++)
+        pollers[i](p.ready);
+    return p.ready;
+}

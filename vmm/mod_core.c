@@ -1,0 +1,185 @@
+/*
+ * mod_core.c — the hypercalls every guest needs: exit, poll (the only place the
+ * vCPU sleeps), host clocks, entropy, and diagnostics.
+ *
+ * UH_POLL is how an idle guest costs no CPU: the kernel computes its next deadline
+ * and the monitor sleeps in ppoll() on the devices' host fds until one is ready or
+ * the deadline passes. Devices add their fds with poll_register().
+ */
+#include "uvmm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_POLL_FDS 16
+
+static struct {
+    int fd;
+    uint32_t bit;
+} poll_fds[MAX_POLL_FDS];
+static int npoll_fds;
+
+void poll_register(int fd, uint32_t ready_bit)
+{
+    if (npoll_fds == MAX_POLL_FDS)
+        vm_fatal("internal error: too many poll fds");
+    poll_fds[npoll_fds].fd = fd;
+    poll_fds[npoll_fds].bit = ready_bit;
+    npoll_fds++;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static const char *signal_name(int sig)
+{
+    static const char *names[] = {
+        [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",   [SIGQUIT] = "SIGQUIT",
+        [SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",   [SIGKILL] = "SIGKILL",
+        [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+        [SIGSYS] = "SIGSYS",   [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+    };
+    if (sig > 0 && sig < (int)(sizeof names / sizeof names[0]) && names[sig])
+        return names[sig];
+    return "signal";
+}
+
+static void hc_exit(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_exit e = *(struct uh_exit *)gpa_ptr(vm, arg, sizeof e);
+    char msg[256];
+    trace_mark("exit");
+    trace_print(vm);
+    switch (e.kind) {
+    case UH_EXIT_STATUS:
+        _exit(e.status & 0xff);
+    case UH_EXIT_SIGNAL:
+        if (e.status <= 0 || e.status >= 65)
+            vm_fatal("bad hypercall: exit by signal %d", e.status);
+        if (e.msg_len) {
+            guest_text(vm, e.msg, e.msg_len, msg, sizeof msg);
+            eprintf("uvmm: program killed by %s (signal %d): %s\n", signal_name(e.status),
+                    e.status, msg);
+        } else if (e.rip || e.addr)
+            eprintf("uvmm: program killed by %s (signal %d) at rip 0x%llx, address 0x%llx\n",
+                    signal_name(e.status), e.status, (unsigned long long)e.rip,
+                    (unsigned long long)e.addr);
+        else
+            eprintf("uvmm: program killed by %s (signal %d)\n", signal_name(e.status),
+                    e.status);
+        _exit(128 + e.status);
+    case UH_EXIT_PANIC:
+        guest_text(vm, e.msg, e.msg_len, msg, sizeof msg);
+        vm_fatal("kernel: %s", msg);
+    default:
+        vm_fatal("bad hypercall: exit kind %u", e.kind);
+    }
+}
+
+static void hc_poll(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_poll *p = gpa_ptr(vm, arg, sizeof *p);
+    struct pollfd fds[MAX_POLL_FDS];
+    uint32_t bits[MAX_POLL_FDS];
+    int n = 0;
+    for (int i = 0; i < npoll_fds; i++) {
+        if (!(p->want & poll_fds[i].bit))
+            continue;
+        fds[n].fd = poll_fds[i].fd;
+        fds[n].events = POLLIN;
+        fds[n].revents = 0;
+        bits[n++] = poll_fds[i].bit;
+    }
+    struct timespec ts, *tsp = NULL;
+    if (p->timeout_ns >= 0) {
+        ts.tv_sec = p->timeout_ns / 1000000000;
+        ts.tv_nsec = p->timeout_ns % 1000000000;
+        tsp = &ts;
+    }
+    int r = ppoll(fds, n, tsp, NULL);
+    if (r < 0 && errno != EINTR)
+        vm_fatal("ppoll: %s", strerror(errno));
+    uint32_t ready = 0;
+    for (int i = 0; r > 0 && i < n; i++) {
+        if (fds[i].revents)
+            ready |= bits[i];
+    }
+    p->ready = ready;
+    p->signo = 0;
+    p->mono_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+static void hc_time(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_time *t = gpa_ptr(vm, arg, sizeof *t);
+    t->mono_ns = clock_ns(CLOCK_MONOTONIC);
+    t->real_ns = clock_ns(CLOCK_REALTIME);
+}
+
+static void hc_random(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_io *io = gpa_ptr(vm, arg, sizeof *io);
+    struct iovec iov[UH_IO_MAX_SEGS];
+    uint64_t total;
+    int cnt = guest_iovec(vm, io, iov, &total);
+    for (int i = 0; i < cnt; i++) {
+        size_t done = 0;
+        while (done < iov[i].iov_len) {
+            ssize_t r = getrandom((char *)iov[i].iov_base + done, iov[i].iov_len - done, 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                vm_fatal("getrandom: %s", strerror(errno));
+            done += r;
+        }
+    }
+    io->ret = total;
+}
+
+static void hc_log(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_buf b = *(struct uh_buf *)gpa_ptr(vm, arg, sizeof b);
+    char msg[512];
+    guest_text(vm, b.buf, b.len, msg, sizeof msg);
+    eprintf("uvmm: uk: %s\n", msg);
+}
+
+static void hc_mark(struct vm *vm, uh_gpa_t arg)
+{
+    struct uh_mark m = *(struct uh_mark *)gpa_ptr(vm, arg, sizeof m);
+    trace_guest_mark(m.id, m.guest_tsc);
+}
+
+static int core_setup(struct vm *vm, struct uh_bootinfo *bi)
+{
+    (void)vm;
+    hypercall_register(UH_EXIT, hc_exit);
+    hypercall_register(UH_POLL, hc_poll);
+    hypercall_register(UH_TIME, hc_time);
+    hypercall_register(UH_RANDOM, hc_random);
+    hypercall_register(UH_LOG, hc_log);
+    hypercall_register(UH_MARK, hc_mark);
+    if (getrandom(bi->seed, sizeof bi->seed, 0) != (ssize_t)sizeof bi->seed) {
+        eprintf("uvmm: getrandom: %s\n", strerror(errno));
+        return -1;
+    }
+    bi->boot_mono_ns = clock_ns(CLOCK_MONOTONIC);
+    bi->boot_real_ns = clock_ns(CLOCK_REALTIME);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is the guest's EPIPE, not our death */
+    return 0;
+}
+
+const struct uvmm_module mod_core = {.name = "core", .setup = core_setup};
