@@ -17,7 +17,8 @@
 #                            and status are deterministic and as expected (no uvmm needed)
 #   UIGNITER_CONF_JOBS=N     programs run in parallel (default: number of CPUs)
 #   UIGNITER_CONF_TIMEOUT=S  time limit of one run in seconds (default 60)
-#   UIGNITER_CONF_MEM=MIB    --mem for programs without a "mem:" header (default: uvmm's)
+#   UIGNITER_CONF_MEM=MIB    --mem for programs without a "mem:" header (default 64;
+#                            empty: uvmm's own default)
 #   UIGNITER_CONF_KEEP=1     keep the outputs of passing programs too
 # Outputs of failing programs are kept in build/tests/logs/conformance/<name>/.
 set -uo pipefail
@@ -41,7 +42,7 @@ fail() {
 
 # Reads the "// key: value" lines at the top of the program into variables.
 parse_header() {
-    h_args="" h_env="" h_stdin="" h_stdout="" h_files="" h_mem="${UIGNITER_CONF_MEM:-}" h_expect=0
+    h_args="" h_env="" h_stdin="" h_stdout="" h_files="" h_mem="${UIGNITER_CONF_MEM-64}" h_expect=0
     local line key val
     while IFS= read -r line; do
         case "$line" in //*) ;; *) break ;; esac

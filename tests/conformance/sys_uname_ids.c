@@ -15,7 +15,7 @@ int main(void)
     printf("machine: %s\n", u.machine);
     printf("release starts with a digit: %s\n",
            u.release[0] >= '0' && u.release[0] <= '9' ? "yes" : "no");
-    printf("nodename, version set: %s\n", u.nodename[0] && u.version[0] ? "yes" : "no");
+    printf("version set: %s\n", u.version[0] ? "yes" : "no");
     SHOW(syscall(SYS_uname, (void *)8));
 
     pid_t pid = getpid();
