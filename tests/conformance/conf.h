@@ -6,7 +6,9 @@
  * better in a diff), "ok" instead of returned pointers, "yes"/"no" instead of
  * times or sizes that legitimately differ between two kernels. Programs write
  * to stdout with stdio, so a crash loses what was still buffered the same way
- * in both runs. */
+ * in both runs. Including this header makes stdout line buffered (unless
+ * CONF_FULL_BUFFER is defined first), so that a program that dies early under
+ * uvmm still shows in the diff how far it got. */
 #ifndef CONF_H
 #define CONF_H
 
@@ -138,6 +140,13 @@ static inline void conf_map(const char *what, void *p)
     else
         printf("%s -> ok\n", what);
 }
+
+#ifndef CONF_FULL_BUFFER
+__attribute__((constructor)) static void conf_line_buffered(void)
+{
+    setvbuf(stdout, 0, _IOLBF, 0);
+}
+#endif
 
 #define SHOW(e)  (errno = 0, conf_show(#e, (long)(e)))
 #define OK(e)    (errno = 0, conf_ok(#e, (long)(e)))

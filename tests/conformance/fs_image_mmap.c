@@ -17,6 +17,10 @@ static void poke(void *p)
 int main(void)
 {
     int fd = open("/data/lines.txt", O_RDONLY);
+    if (fd < 0) {
+        printf("open /data/lines.txt: %s\n", errname(errno));
+        return 1;
+    }
     struct stat st;
     fstat(fd, &st);
     size_t size = st.st_size;
@@ -25,6 +29,8 @@ int main(void)
 
     char *m = mmap(0, size, PROT_READ, MAP_PRIVATE, fd, 0);
     MAPOK(m);
+    if (m == MAP_FAILED)
+        return 1;
     printf("mapping equals read(): %s\n", memcmp(m, buf, size) ? "no" : "yes");
     size_t tail = 0;
     for (size_t i = size; i < ((size + 4095) & ~(size_t)4095); i++)

@@ -22,6 +22,10 @@ int main(void)
     close(fd);
 
     FILE *f = fopen("/data/lines.txt", "r");
+    if (!f) {
+        printf("fopen /data/lines.txt: %s\n", errname(errno));
+        return 1;
+    }
     int lines = 0;
     uint64_t h = CONF_FNV_INIT;
     while (fgets(buf, sizeof buf, f)) {

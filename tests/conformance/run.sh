@@ -20,6 +20,7 @@
 #   UIGNITER_CONF_MEM=MIB    --mem for programs without a "mem:" header (default 64;
 #                            empty: uvmm's own default)
 #   UIGNITER_CONF_KEEP=1     keep the outputs of passing programs too
+#   UIGNITER_CONF_UVMM=PATH  the monitor to test (default build/bin/uvmm)
 # Outputs of failing programs are kept in build/tests/logs/conformance/<name>/.
 set -uo pipefail
 case "$0" in */*) cd "${0%/*}/../.." || exit 1 ;; *) cd ../.. || exit 1 ;; esac
@@ -27,7 +28,7 @@ case "$0" in */*) cd "${0%/*}/../.." || exit 1 ;; *) cd ../.. || exit 1 ;; esac
 src=tests/conformance
 bin=build/tests/conformance
 logs=build/tests/logs/conformance
-uvmm=build/bin/uvmm
+uvmm=${UIGNITER_CONF_UVMM:-build/bin/uvmm}
 ctl=build/bin/uigniterctl
 pipegen=$bin/tools/pipegen
 sandbox=$bin/tools/sandbox
@@ -119,10 +120,10 @@ run_native() {
 }
 
 run_guest() {
-    local e f ctlargs=() vmargs=()
+    local e f ctlargs=() maps=() vmargs=()
     for e in "${envs[@]}"; do ctlargs+=(--env "$e"); done
-    for f in "${files[@]}"; do ctlargs+=("$src/${f%%:*}:${f#*:}"); done
-    "$ctl" build -o "$w/app.img" "${ctlargs[@]}" "$bin/$name" \
+    for f in "${files[@]}"; do maps+=("$src/${f%%:*}:${f#*:}"); done
+    "$ctl" build -o "$w/app.img" "${ctlargs[@]}" "$bin/$name" "${maps[@]}" \
         >"$w/build.err" 2>&1 ||
         fail "uigniterctl build failed: $(head -1 "$w/build.err")"
     [ -z "$h_mem" ] || vmargs+=(--mem "$h_mem")
@@ -136,6 +137,8 @@ run_guest() {
 describe_diff() {
     local a=$1 b=$2 an=$3 bn=$4 c line
     c=$(cmp "$a" "$b" 2>&1 | head -1)
+    c=${c//"$a"/$an}
+    c=${c//"$b"/$bn}
     case "$c" in
     *"EOF on"*) echo "stdout: ${c#*cmp: }" ;;
     *"line "*)
@@ -183,10 +186,16 @@ one() {
             fail "not deterministic: $(describe_diff "$w/native1.out" "$w/native2.out" run1 run2)"
     else
         run_guest
-        [ "$status" = "$ns" ] ||
-            fail "status native $ns, uvmm $status ($(head -c 200 "$w/guest.err" | head -1))"
-        cmp -s "$w/native1.out" "$w/guest.out" ||
-            fail "$(describe_diff "$w/native1.out" "$w/guest.out" native uvmm)"
+        local why=""
+        if [ "$status" != "$ns" ]; then
+            local diag
+            diag=$(head -c 200 "$w/guest.err" | head -1)
+            why="status native $ns, uvmm $status${diag:+ ($diag)}"
+        fi
+        if ! cmp -s "$w/native1.out" "$w/guest.out"; then
+            why="${why:+$why; }$(describe_diff "$w/native1.out" "$w/guest.out" native uvmm)"
+        fi
+        [ -z "$why" ] || fail "$why"
     fi
     echo "PASS conformance/$name"
     if [ "${UIGNITER_CONF_KEEP:-}" = 1 ]; then
