@@ -53,8 +53,8 @@ parse_header() {
         val=${line#*:}
         val=${val# }
         case "$key" in
-        args) h_args=$val ;;
-        env) h_env=$val ;;
+        args) h_args="$h_args $val" ;;
+        env) h_env="$h_env $val" ;;
         stdin) h_stdin=$val ;;
         stdout) h_stdout=$val ;;
         files) h_files="$h_files $val" ;;
@@ -157,9 +157,10 @@ one() {
     trap 'rm -rf "$w"' EXIT
     [ -x "$bin/$name" ] || fail "$bin/$name is not built (make $bin/$name)"
     parse_header
+    # Shell words with quotes and backslashes, but no expansion of $ or globs.
     args=() envs=()
-    eval "args=($h_args)"
-    eval "envs=($h_env)"
+    [ -z "${h_args// /}" ] || mapfile -d '' args < <(printf '%s' "$h_args" | xargs printf '%s\0')
+    [ -z "${h_env// /}" ] || mapfile -d '' envs < <(printf '%s' "$h_env" | xargs printf '%s\0')
     read -r -a files <<<"$h_files"
     limit=${UIGNITER_CONF_TIMEOUT:-60}
     ulimit -c 0
