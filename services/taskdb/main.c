@@ -35,14 +35,15 @@ static pending_reply *replies_head, **replies_tail = &replies_head;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: taskdb [--listen HOST:PORT] [--registry HOST:PORT|none] [--data DIR]\n"
-            "              [--lease SECONDS] [--max-attempts N] [--advertise IP:PORT] [--ttl S]\n"
-            "The task scheduler: a durable queue of tasks with leases, over HTTP.\n"
-            "  --data DIR             where the log lives (default ./taskdb-data)\n"
-            "  --lease SECONDS        how long GET /task/next leases a task (default 20)\n"
-            "  --max-attempts N       leases before a task fails for good (default "
-            "3)\n" SVC_USAGE_COMMON "  (default --listen 0.0.0.0:8001)\n");
+    fprintf(
+        f, "usage: taskdb [--listen HOST:PORT] [--registry HOST:PORT|none] [--data DIR]\n"
+           "              [--lease SECONDS] [--max-attempts N] [--advertise IP:PORT] [--ttl S]\n"
+           "The task scheduler: a durable queue of tasks with leases, over HTTP.\n"
+           "  --data DIR             where the log lives (default ./taskdb-data)\n"
+           "  --lease SECONDS        how long GET /task/next leases a task (default 20)\n"
+           "  --max-attempts N       leases before a task fails for good (default 3)\n"
+           "  --compact              rewrite the log as a snapshot when starting\n" SVC_USAGE_COMMON
+           "  (default --listen 0.0.0.0:8001)\n");
 }
 
 static int64_t mono_to_unix(uint64_t mono)
@@ -341,11 +342,16 @@ int main(int argc, char **argv)
     svc_opts_init(&o, "taskdb", "0.0.0.0:8001");
     const char *dir = "taskdb-data";
     long lease_s = 20, max_attempts = 3;
+    int compact = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--compact") == 0) {
+            compact = 1;
+            continue;
         }
         if (svc_parse_flag(&o, argc, argv, &i))
             continue;
@@ -370,6 +376,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (taskdb_open(&db, dir, (uint32_t)max_attempts, (int)lease_s * 1000) < 0)
         die("cannot open the log in %s: %s", dir, strerror(errno));
+    if (compact && taskdb_maybe_compact(&db, 1) < 0)
+        die("cannot compact the log in %s: %s", dir, strerror(errno));
     loop = el_create();
     if (!loop)
         die("event loop: %s", strerror(errno));
