@@ -37,5 +37,6 @@ int main(int argc, char **argv)
     setenv("NEW", "value", 1);
     unsetenv("FOO");
     printf("after setenv/unsetenv: NEW=%s FOO=%s\n", getenv("NEW"), getenv("FOO") ? "set" : "NULL");
-    return 0;
+    /* Fail on our own if the headers did not arrive, even in both runs alike. */
+    return argc == 7 && n == 4 ? 0 : 1;
 }

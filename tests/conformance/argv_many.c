@@ -18,5 +18,5 @@ int main(int argc, char **argv)
         bytes += strlen(argv[i]) + 1;
     }
     printf("argument bytes: %zu\n", bytes);
-    return 0;
+    return argc == 65 ? 0 : 1;
 }

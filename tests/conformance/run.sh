@@ -158,9 +158,16 @@ one() {
     [ -x "$bin/$name" ] || fail "$bin/$name is not built (make $bin/$name)"
     parse_header
     # Shell words with quotes and backslashes, but no expansion of $ or globs.
+    # (Through a file: the KVM lab has no /dev/fd for process substitution.)
     args=() envs=()
-    [ -z "${h_args// /}" ] || mapfile -d '' args < <(printf '%s' "$h_args" | xargs printf '%s\0')
-    [ -z "${h_env// /}" ] || mapfile -d '' envs < <(printf '%s' "$h_env" | xargs printf '%s\0')
+    if [ -n "${h_args// /}" ]; then
+        printf '%s' "$h_args" | xargs printf '%s\0' >"$w/args" || fail "bad args header"
+        mapfile -d '' args <"$w/args"
+    fi
+    if [ -n "${h_env// /}" ]; then
+        printf '%s' "$h_env" | xargs printf '%s\0' >"$w/env" || fail "bad env header"
+        mapfile -d '' envs <"$w/env"
+    fi
     read -r -a files <<<"$h_files"
     limit=${UIGNITER_CONF_TIMEOUT:-60}
     ulimit -c 0
