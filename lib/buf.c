@@ -89,6 +89,14 @@ void buf_consume(buf *b, size_t n)
         b->data[b->len] = '\0';
 }
 
+void buf_truncate(buf *b, size_t n)
+{
+    if (!b->data || n >= b->len - b->off)
+        return;
+    b->len = b->off + n;
+    b->data[b->len] = '\0';
+}
+
 void buf_clear(buf *b)
 {
     b->off = b->len = 0;

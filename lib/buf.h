@@ -34,6 +34,8 @@ void buf_puts(buf *b, const char *s);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
 void buf_consume(buf *b, size_t n);
+/* Keeps the first n unread bytes and drops the rest (n <= buf_used). */
+void buf_truncate(buf *b, size_t n);
 void buf_clear(buf *b);
 
 static inline char *buf_peek(const buf *b)

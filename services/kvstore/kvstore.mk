@@ -6,6 +6,7 @@ KVSTORE_SRCS := $(wildcard services/kvstore/*.c)
 $(B)/obj/host/services/kvstore/%.o: HOST_CFLAGS += $(UIG_INC)
 $(B)/obj/musl/services/kvstore/%.o: MUSL_CFLAGS += $(UIG_INC)
 $(B)/obj/asan/services/kvstore/%.o: ASAN_CFLAGS += $(UIG_INC)
+$(B)/obj/fuzz/services/kvstore/%.o: FUZZ_CFLAGS += $(UIG_INC)
 
 ALL += $(B)/bin/kvstore $(B)/musl/bin/kvstore
 

@@ -168,8 +168,7 @@ static void cmd_get(kv_store *st, const char *p, const char *end, int with_cas, 
             p++;
         tok key = {k, (size_t)(p - k)};
         if (!valid_key(&key)) {
-            out->len = out->off + mark; /* drop the values already queued */
-            buf_commit(out, 0);
+            buf_truncate(out, mark); /* drop the values already queued */
             out_str(out, BAD_FORMAT);
             return;
         }

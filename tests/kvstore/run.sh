@@ -78,6 +78,12 @@ r=$(printf 'bogus\r\nset k x 0 1\r\nset k 0 0 -5\r\nset k 0 0 2\r\nabcd\r\nget %
 want=$'ERROR\r\nCLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\nERROR\r\nERROR\r\nVERSION 1.6.0-uigniter\r'
 check "malformed commands" "got: $(echo "$r" | tr '\r\n' '|~')" [ "$r" = "$want" ]
 
+# Found by fuzz_memcache: a bad key in the first get of a connection crashed
+# the server (the reply buffer was still unallocated).
+r=$(printf 'get a\001b\r\n' | mc "$P"; printf 'get ok \002\r\nversion\r\n' | mc "$P")
+check "control character in a key" "got: $(echo "$r" | tr '\r\n' '|~')" \
+    [ "$r" = $'CLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\nVERSION 1.6.0-uigniter\r' ]
+
 r=$( { printf 'set big 0 0 2000000\r\n'; head -c 2000000 /dev/zero; printf '\r\nget big\r\nversion\r\n'; } | mc "$P" 500)
 check "object too large is skipped" "got: $(echo "$r" | tr '\r\n' '|~')" \
     [ "$r" = $'SERVER_ERROR object too large for cache\r\nEND\r\nVERSION 1.6.0-uigniter\r' ]
