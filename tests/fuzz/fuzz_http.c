@@ -1,5 +1,6 @@
-// fuzz-sources: lib/el.c lib/buf.c lib/net.c lib/log.c lib/http_server.c lib/http_util.c
-// build/deps/http-parser/http_parser.c build/deps/cjson/cJSON.c
+// clang-format off
+// fuzz-sources: lib/el.c lib/buf.c lib/net.c lib/log.c lib/http_server.c lib/http_util.c build/deps/http-parser/http_parser.c build/deps/cjson/cJSON.c
+// clang-format on
 /* fuzz_http.c -- libFuzzer target for lib's HTTP server: the input is what a
  * client sends on one connection (any number of pipelined requests, bodies,
  * garbage). It goes through a socketpair into the real server on the real
