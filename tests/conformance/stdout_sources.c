@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 static const char rodata[] = "from .rodata\n";
+/* Large enough that whole pages hold nothing but this constant. */
+static const char big_rodata[3 * 4096 + 1] = "large .rodata: first page\n";
 static char data[] = "from .data\n";
 static char bss[32];
 
@@ -30,6 +32,11 @@ int main(void)
     strcpy(map + 4090, "across two mmap pages\n");
 
     out(".rodata", rodata, strlen(rodata));
+    const char *mid = big_rodata + 6000; /* all zero bytes: print them as a count */
+    ssize_t zw = write(2, mid, 2000);
+    char msg[64];
+    write(1, msg, snprintf(msg, sizeof msg, "  2000 bytes from a .rodata-only page: %zd\n", zw));
+    out("large .rodata", big_rodata, strlen(big_rodata));
     out(".data", data, strlen(data));
     out(".bss", bss, strlen(bss));
     out("stack", stack, strlen(stack));
