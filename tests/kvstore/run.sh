@@ -26,6 +26,19 @@ if command -v memccapable >/dev/null; then
         fail "memccapable -a" "kvstore did not start: $(tail -1 "$WORK/kvstore.log")"
     fi
     stop "$KV"
+    # The static musl build is what runs as a unikernel: same protocol.
+    if [ -x "$ROOT/build/musl/bin/kvstore" ]; then
+        P=$(free_port)
+        start kvstore-musl "$ROOT/build/musl/bin/kvstore" --listen "127.0.0.1:$P"
+        KV=$LAST_PID
+        wait_port "$P"
+        memccapable -a -h 127.0.0.1 -p "$P" >"$WORK/memccapable-musl.out" 2>&1
+        n=$(grep -c '\[pass\]' "$WORK/memccapable-musl.out")
+        check "memccapable -a (musl static build)" "$n/27 passed" [ "$n" = 27 ]
+        stop "$KV"
+    else
+        fail "memccapable -a (musl static build)" "build/musl/bin/kvstore missing"
+    fi
 else
     fail "memccapable -a" "memccapable missing (make setup installs libmemcached-tools)"
 fi

@@ -213,6 +213,20 @@ else
     fail "fdatasync before the answer" "strace missing (make setup)"
 fi
 
+# The static musl build (what runs as a unikernel) reads the same log.
+if [ -x "$ROOT/build/musl/bin/taskdb" ]; then
+    start taskdb-musl "$ROOT/build/musl/bin/taskdb" --listen "127.0.0.1:$P" --registry none --data "$D"
+    TDB=$LAST_PID
+    wait_port "$P"
+    n=$(curl -s -m 10 "http://127.0.0.1:$P/tasks?limit=100000" | tr '{' '\n' | grep -c '"id":')
+    r=$(req POST /task '{"type":"musl"}')
+    check "musl static build" "tasks: $n (want >= $nacked), create: $r" \
+        eval '[ "$n" -ge "$nacked" ] && [[ "$r" == "201 "* ]]'
+    stop "$TDB"
+else
+    fail "musl static build" "build/musl/bin/taskdb missing"
+fi
+
 r=$("$BIN/taskdb" --lease 0 2>&1; echo "status $?")
 check "bad flag" "got: $r" [ "$r" = $'taskdb: --lease: expected seconds between 1 and 86400, got \'0\'\nstatus 1' ]
 exit 0
