@@ -86,6 +86,10 @@ const char *http_req_header(const http_req *req, const char *name);
  * its length, or -1 when absent or longer than outlen - 1. */
 int http_req_query(const http_req *req, const char *key, char *out, size_t outlen);
 
+/* The buffered body parsed as JSON; NULL when it is not JSON. The caller
+ * frees the result with cJSON_Delete. */
+struct cJSON *http_req_json(const http_req *req);
+
 /* Streaming request bodies: call from on_headers. fn gets each piece as it
  * arrives and returns 0, or -1 to stop (the handler then replies, usually with
  * an error, and the connection closes after the reply). No size limit applies

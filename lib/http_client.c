@@ -434,7 +434,9 @@ static void conn_on_event(el_loop *loop, int fd, void *data, int mask)
             return;
         }
         if (call->complete) {
-            call->parser.flags |= 0; /* not reusable: http_should_keep_alive says so */
+            c->call = NULL; /* closed by the server: not for the pool */
+            call->conn = NULL;
+            cconn_close(c);
             call_finish(call, 0);
             return;
         }

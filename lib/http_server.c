@@ -696,6 +696,11 @@ int http_req_query(const http_req *req, const char *key, char *out, size_t outle
     return -1;
 }
 
+cJSON *http_req_json(const http_req *req)
+{
+    return cJSON_ParseWithLength(req->body, req->body_len);
+}
+
 void http_req_stream_body(http_req *req, http_body_proc *fn, void *arg)
 {
     impl(req)->stream = fn;

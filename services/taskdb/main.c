@@ -147,7 +147,7 @@ static int parse_id(const char *s, uint64_t *id)
 
 static void handle_create(http_req *req)
 {
-    cJSON *in = cJSON_ParseWithLength(req->body, req->body_len);
+    cJSON *in = http_req_json(req);
     if (req->body_len && (!in || !cJSON_IsObject(in))) {
         cJSON_Delete(in);
         reply_error(req, 400, "body must be a JSON object");

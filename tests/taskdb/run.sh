@@ -105,6 +105,12 @@ r=$(req POST /task '{"type":"a b"}'); [ "${r%% *}" = 400 ] || bad+="bad type -> 
 r=$(req POST /task "{\"data\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}"); [ "${r%% *}" = 413 ] || bad+="big data -> $r; "
 check "bad requests get JSON errors" "$bad" [ -z "$bad" ]
 
+big=$(head -c 20000 /dev/zero | tr '\0' h)
+r=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://127.0.0.1:$P/health")
+r2=$(req GET /health)
+check "huge headers: 431, still serving" "got $r, then $r2" eval '[ "$r" = 431 ] && [[ "$r2" == "200 "* ]]'
+
+
 r=$(curl -s -m 5 "http://127.0.0.1:$P/task/1" "http://127.0.0.1:$P/task/2" "http://127.0.0.1:$P/health" -w '%{num_connects}\n' | grep -c '"id"\|"status"')
 check "keep-alive requests" "got $r answers" [ "$r" = 3 ]
 
