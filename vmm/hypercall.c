@@ -31,7 +31,7 @@ void guest_text(struct vm *vm, uh_gpa_t gpa, uint64_t len, char *buf, size_t max
 {
     if (len > max - 1)
         len = max - 1;
-    const char *src = gpa_ptr(vm, gpa, len);
+    const char *src = gpa_ptr_ro(vm, gpa, len);
     size_t i;
     for (i = 0; i < len; i++) {
         unsigned char c = src[i];
@@ -42,7 +42,8 @@ void guest_text(struct vm *vm, uh_gpa_t gpa, uint64_t len, char *buf, size_t max
     buf[i] = 0;
 }
 
-int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64_t *total)
+int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64_t *total,
+                bool readonly)
 {
     if (io->nsegs > UH_IO_MAX_SEGS)
         vm_fatal("bad hypercall: %u segments (at most %d)", io->nsegs, UH_IO_MAX_SEGS);
@@ -50,7 +51,7 @@ int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64
     uint64_t sum = 0;
     for (uint32_t i = 0; i < io->nsegs; i++) {
         struct uh_seg s = segs[i];
-        iov[i].iov_base = gpa_ptr(vm, s.gpa, s.len);
+        iov[i].iov_base = (void *)gpa_ptr_checked(vm, s.gpa.v, s.len, readonly, "segment");
         iov[i].iov_len = s.len;
         sum += s.len; /* cannot wrap: each segment lies inside guest memory */
     }

@@ -49,8 +49,11 @@
 #define EFER_LMA 0x400ULL
 #define EFER_NXE 0x800ULL
 
-void *gpa_ptr_checked(struct vm *vm, uint64_t gpa, uint64_t len, const char *what)
+void *gpa_ptr_checked(struct vm *vm, uint64_t gpa, uint64_t len, bool readonly, const char *what)
 {
+    if (readonly && gpa >= vm->image_gpa && len <= vm->image_size &&
+        gpa - vm->image_gpa <= vm->image_size - len)
+        return (void *)(vm->image + (gpa - vm->image_gpa));
     if (len > vm->mem_size || gpa > vm->mem_size - len)
         vm_fatal("bad hypercall: %s: guest address 0x%llx length %llu lies outside guest "
                  "memory (%llu MiB)",

@@ -42,7 +42,7 @@ static void hc_write(struct vm *vm, uh_gpa_t arg)
     struct uh_io *io = gpa_ptr(vm, arg, sizeof *io);
     struct iovec iov_arr[UH_IO_MAX_SEGS], *iov = iov_arr;
     uint64_t total;
-    int cnt = guest_iovec(vm, io, iov, &total);
+    int cnt = guest_iovec(vm, io, iov, &total, true);
     int fd = io->fd;
     if ((fd != 1 && fd != 2) || stdio_mode[fd] == 0) {
         io->ret = -EBADF;
@@ -77,7 +77,7 @@ static void hc_read(struct vm *vm, uh_gpa_t arg)
     struct uh_io *io = gpa_ptr(vm, arg, sizeof *io);
     struct iovec iov[UH_IO_MAX_SEGS];
     uint64_t total;
-    int cnt = guest_iovec(vm, io, iov, &total);
+    int cnt = guest_iovec(vm, io, iov, &total, false);
     if (io->fd != 0 || stdio_mode[0] == 0) {
         io->ret = -EBADF;
         return;

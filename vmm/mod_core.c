@@ -134,7 +134,7 @@ static void hc_random(struct vm *vm, uh_gpa_t arg)
     struct uh_io *io = gpa_ptr(vm, arg, sizeof *io);
     struct iovec iov[UH_IO_MAX_SEGS];
     uint64_t total;
-    int cnt = guest_iovec(vm, io, iov, &total);
+    int cnt = guest_iovec(vm, io, iov, &total, false);
     for (int i = 0; i < cnt; i++) {
         size_t done = 0;
         while (done < iov[i].iov_len) {

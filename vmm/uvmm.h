@@ -57,9 +57,12 @@ __attribute__((format(printf, 1, 2))) void eprintf(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void vm_log(const char *fmt, ...);
 extern bool uvmm_verbose;
 
-/* The only way from a guest address to host memory: [gpa, gpa+len) must lie in RAM. */
-void *gpa_ptr_checked(struct vm *vm, uint64_t gpa, uint64_t len, const char *what);
-#define gpa_ptr(vm, g, len) gpa_ptr_checked((vm), (g).v, (len), __func__)
+/* The only way from a guest address to host memory: [gpa, gpa+len) must lie in RAM,
+ * or, for data the monitor only reads (gpa_ptr_ro), in RAM or in the image. */
+void *gpa_ptr_checked(struct vm *vm, uint64_t gpa, uint64_t len, bool readonly, const char *what);
+#define gpa_ptr(vm, g, len) gpa_ptr_checked((vm), (g).v, (len), false, __func__)
+#define gpa_ptr_ro(vm, g, len) \
+    ((const void *)gpa_ptr_checked((vm), (g).v, (len), true, __func__))
 static inline uh_gpa_t gpa_make(uint64_t v)
 {
     uh_gpa_t g = {v};
@@ -77,7 +80,8 @@ void poll_register(int fd, uint32_t ready_bit);
 void hypercall_dispatch(struct vm *vm, unsigned port, uint32_t value);
 /* Checks a uh_io segment list and turns it into host iovecs; returns the count. */
 struct iovec;
-int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64_t *total);
+int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64_t *total,
+                bool readonly);
 /* Copies a guest string of at most max bytes into buf as one printable line. */
 void guest_text(struct vm *vm, uh_gpa_t gpa, uint64_t len, char *buf, size_t max);
 

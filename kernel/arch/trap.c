@@ -45,7 +45,7 @@ void trap_handler(struct regs *r, int from_app)
             /* The kernel touched a bad application address after checking it: a bug. */
             kernel_fault(r, cr2);
         }
-        signal_fault(SIGSEGV, (r->err & 1) ? SEGV_ACCERR : SEGV_MAPERR, cr2, r->rip);
+        signal_fault(SIGSEGV, e == -EACCES ? SEGV_ACCERR : SEGV_MAPERR, cr2, r->rip);
         signal_deliver(r);
         return;
     }

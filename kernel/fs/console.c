@@ -115,7 +115,7 @@ static int64_t console_seek_op(struct console *c, int64_t off, unsigned whence)
     return s.ret;
 }
 
-int64_t console_lseek(struct file *f, int64_t off, int whence)
+static int64_t console_lseek(struct file *f, int64_t off, int whence)
 {
     struct console *c = f->priv;
     if ((c->mode & S_IFMT) != S_IFREG)
@@ -192,6 +192,7 @@ static int console_stat(struct file *f, struct kstat *st)
 }
 
 const struct file_ops console_ops = {
+    .lseek = console_lseek,
     .read = console_read,
     .write = console_write,
     .writev = console_writev,

@@ -143,6 +143,12 @@ static int dev_mmap(struct file *f, uint64_t off, uint64_t len, bool shared_writ
     return 0;
 }
 
+static int64_t dev_lseek(struct file *f, int64_t off, int whence)
+{
+    (void)f, (void)off, (void)whence;
+    return 0; /* Linux's null and zero devices ignore seeks and stay at 0 */
+}
+
 static const struct vnode_ops devfs_vops = {
     .lookup = devfs_lookup,
     .readdir = devfs_readdir,
@@ -151,6 +157,7 @@ static const struct vnode_ops devfs_vops = {
 };
 
 static const struct file_ops dev_fops = {
+    .lseek = dev_lseek,
     .read = dev_read,
     .write = dev_write,
     .poll = dev_poll,

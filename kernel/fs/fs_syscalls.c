@@ -16,7 +16,6 @@ static uint32_t umask_bits = 022;
 
 bool vfs_readonly(struct vnode *v);
 const char *vfs_mount_name(struct vnode *dir, int index, uint64_t *ino);
-int64_t console_lseek(struct file *f, int64_t off, int whence);
 bool file_is_console(struct file *f);
 int console_fstat(struct file *f, struct kstat *st);
 bool file_is_pipe(struct file *f);
@@ -146,7 +145,7 @@ static ssize_t do_write(struct file *f, const void *buf, uint64_t len, uint64_t 
     return f->ops->write(f, buf, MIN(len, MAX_RW), pos);
 }
 
-int64_t sys_read(int64_t fd, void *buf, uint64_t len)
+int64_t sys_read(int fd, void *buf, uint64_t len)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -154,7 +153,7 @@ int64_t sys_read(int64_t fd, void *buf, uint64_t len)
     return do_read(f, buf, len, &f->pos);
 }
 
-int64_t sys_write(int64_t fd, const void *buf, uint64_t len)
+int64_t sys_write(int fd, const void *buf, uint64_t len)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -162,7 +161,7 @@ int64_t sys_write(int64_t fd, const void *buf, uint64_t len)
     return do_write(f, buf, len, &f->pos, true);
 }
 
-int64_t sys_pread64(int64_t fd, void *buf, uint64_t len, int64_t off)
+int64_t sys_pread64(int fd, void *buf, uint64_t len, int64_t off)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -175,7 +174,7 @@ int64_t sys_pread64(int64_t fd, void *buf, uint64_t len, int64_t off)
     return do_read(f, buf, len, &pos);
 }
 
-int64_t sys_pwrite64(int64_t fd, const void *buf, uint64_t len, int64_t off)
+int64_t sys_pwrite64(int fd, const void *buf, uint64_t len, int64_t off)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -251,7 +250,7 @@ static int64_t do_writev(struct file *f, const struct kiovec *iov, int64_t cnt, 
     return done;
 }
 
-int64_t sys_readv(int64_t fd, const struct kiovec *iov, int64_t cnt)
+int64_t sys_readv(int fd, const struct kiovec *iov, int64_t cnt)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -261,7 +260,7 @@ int64_t sys_readv(int64_t fd, const struct kiovec *iov, int64_t cnt)
     return do_readv(f, iov, cnt, &f->pos);
 }
 
-int64_t sys_writev(int64_t fd, const struct kiovec *iov, int64_t cnt)
+int64_t sys_writev(int fd, const struct kiovec *iov, int64_t cnt)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -269,7 +268,7 @@ int64_t sys_writev(int64_t fd, const struct kiovec *iov, int64_t cnt)
     return do_writev(f, iov, cnt, &f->pos);
 }
 
-int64_t sys_preadv(int64_t fd, const struct kiovec *iov, int64_t cnt, int64_t off)
+int64_t sys_preadv(int fd, const struct kiovec *iov, int64_t cnt, int64_t off)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -282,7 +281,7 @@ int64_t sys_preadv(int64_t fd, const struct kiovec *iov, int64_t cnt, int64_t of
     return do_readv(f, iov, cnt, &pos);
 }
 
-int64_t sys_pwritev(int64_t fd, const struct kiovec *iov, int64_t cnt, int64_t off)
+int64_t sys_pwritev(int fd, const struct kiovec *iov, int64_t cnt, int64_t off)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -295,13 +294,13 @@ int64_t sys_pwritev(int64_t fd, const struct kiovec *iov, int64_t cnt, int64_t o
     return do_writev(f, iov, cnt, &pos);
 }
 
-int64_t sys_lseek(int64_t fd, int64_t off, int64_t whence)
+int64_t sys_lseek(int fd, int64_t off, int whence)
 {
     struct file *f = get_file(fd);
     if (!f)
         return -EBADF;
-    if (file_is_console(f))
-        return console_lseek(f, off, whence);
+    if (f->ops->lseek)
+        return f->ops->lseek(f, off, whence);
     if (!f->ops->seekable && !(f->vn && S_ISDIR(f->vn->mode)))
         return -ESPIPE;
     int64_t base;
@@ -346,7 +345,7 @@ int64_t sys_lseek(int64_t fd, int64_t off, int64_t whence)
     return f->pos;
 }
 
-int64_t sys_sendfile(int64_t out_fd, int64_t in_fd, int64_t *uoff, uint64_t count)
+int64_t sys_sendfile(int out_fd, int in_fd, int64_t *uoff, uint64_t count)
 {
     struct file *in = get_file(in_fd), *out = get_file(out_fd);
     if (!in || !out)
@@ -448,7 +447,7 @@ static char *dir_path_of(int64_t dirfd, const char *upath)
     return out;
 }
 
-int64_t sys_openat(int64_t dirfd, const char *upath, int64_t flags, int64_t mode)
+int64_t sys_openat(int dirfd, const char *upath, int flags, uint32_t mode)
 {
     struct parent p;
     struct vnode *v = NULL;
@@ -543,24 +542,24 @@ int64_t sys_openat(int64_t dirfd, const char *upath, int64_t flags, int64_t mode
     return fd_install(f, 0, flags & O_CLOEXEC);
 }
 
-int64_t sys_open(const char *path, int64_t flags, int64_t mode)
+int64_t sys_open(const char *path, int flags, uint32_t mode)
 {
     return sys_openat(AT_FDCWD, path, flags, mode);
 }
 
-int64_t sys_creat(const char *path, int64_t mode)
+int64_t sys_creat(const char *path, uint32_t mode)
 {
     return sys_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-int64_t sys_close(int64_t fd)
+int64_t sys_close(int fd)
 {
     return fd_close(fd);
 }
 
 /* ---- stat ------------------------------------------------------------------ */
 
-int64_t sys_fstat(int64_t fd, struct kstat *ust)
+int64_t sys_fstat(int fd, struct kstat *ust)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -575,7 +574,7 @@ int64_t sys_fstat(int64_t fd, struct kstat *ust)
     return 0;
 }
 
-int64_t sys_newfstatat(int64_t dirfd, const char *upath, struct kstat *ust, int64_t flags)
+int64_t sys_newfstatat(int dirfd, const char *upath, struct kstat *ust, int flags)
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 /* AT_NO_AUTOMOUNT */))
         return -EINVAL;
@@ -658,7 +657,7 @@ int64_t sys_statfs(const char *upath, struct kstatfs *st)
     return r;
 }
 
-int64_t sys_fstatfs(int64_t fd, struct kstatfs *st)
+int64_t sys_fstatfs(int fd, struct kstatfs *st)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -707,7 +706,7 @@ static int next_entry(struct vnode *dir, uint64_t *cookie, char *name, uint64_t 
     }
 }
 
-int64_t sys_getdents64(int64_t fd, void *ubuf, uint64_t count)
+int64_t sys_getdents64(int fd, void *ubuf, uint64_t count)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -744,7 +743,7 @@ int64_t sys_getdents64(int64_t fd, void *ubuf, uint64_t count)
     return used;
 }
 
-int64_t sys_mkdirat(int64_t dirfd, const char *upath, int64_t mode)
+int64_t sys_mkdirat(int dirfd, const char *upath, uint32_t mode)
 {
     struct parent p;
     int r = parent_user(dirfd, upath, &p);
@@ -764,7 +763,7 @@ int64_t sys_mkdirat(int64_t dirfd, const char *upath, int64_t mode)
     return r;
 }
 
-int64_t sys_mkdir(const char *path, int64_t mode)
+int64_t sys_mkdir(const char *path, uint32_t mode)
 {
     return sys_mkdirat(AT_FDCWD, path, mode);
 }
@@ -776,10 +775,15 @@ static int remove_entry(int64_t dirfd, const char *upath, bool dir)
     if (r < 0)
         return r;
     struct vnode *v = NULL;
+    /* Linux's order: the kind of the last name, then a read-only mount, then lookup. */
     if (dir && p.len == 1 && p.name[0] == '.')
         r = -EINVAL;
     else if (dir && p.len == 2 && p.name[0] == '.' && p.name[1] == '.')
         r = -ENOTEMPTY;
+    else if (!dir && is_dot(p.name, p.len))
+        r = -EISDIR;
+    else if (vfs_readonly(p.dir))
+        r = -EROFS;
     else if ((r = child_lookup(&p, LOOKUP_NOFOLLOW, &v)) < 0)
         ;
     else if (dir && !S_ISDIR(v->mode))
@@ -788,7 +792,7 @@ static int remove_entry(int64_t dirfd, const char *upath, bool dir)
         r = -EISDIR;
     else if (v->mnt && v == v->mnt->root)
         r = -EBUSY;
-    else if (vfs_readonly(p.dir) || !p.dir->ops->unlink)
+    else if (!p.dir->ops->unlink)
         r = -EROFS;
     else
         r = p.dir->ops->unlink(p.dir, p.name, p.len, dir);
@@ -807,15 +811,15 @@ int64_t sys_unlink(const char *path)
     return remove_entry(AT_FDCWD, path, false);
 }
 
-int64_t sys_unlinkat(int64_t dirfd, const char *path, int64_t flags)
+int64_t sys_unlinkat(int dirfd, const char *path, int flags)
 {
     if (flags & ~AT_REMOVEDIR)
         return -EINVAL;
     return remove_entry(dirfd, path, flags & AT_REMOVEDIR);
 }
 
-int64_t sys_renameat2(int64_t odirfd, const char *opath, int64_t ndirfd, const char *npath,
-                      int64_t flags)
+int64_t sys_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath,
+                      int flags)
 {
     if (flags & ~1ULL) /* RENAME_NOREPLACE only */
         return -EINVAL;
@@ -829,16 +833,17 @@ int64_t sys_renameat2(int64_t odirfd, const char *opath, int64_t ndirfd, const c
         return r;
     }
     struct vnode *src = NULL;
-    if (is_dot(o.name, o.len) || is_dot(n.name, n.len))
-        r = -EBUSY;
-    else if ((r = child_lookup(&o, LOOKUP_NOFOLLOW, &src)) < 0)
-        ;
-    else if (o.dir->mnt != n.dir->mnt)
+    /* Linux's order: another mount, "." or "..", a read-only mount, then lookup. */
+    if (o.dir->mnt != n.dir->mnt)
         r = -EXDEV;
-    else if (src->mnt && src == src->mnt->root)
+    else if (is_dot(o.name, o.len) || is_dot(n.name, n.len))
         r = -EBUSY;
     else if (vfs_readonly(o.dir) || !o.dir->ops->rename)
         r = -EROFS;
+    else if ((r = child_lookup(&o, LOOKUP_NOFOLLOW, &src)) < 0)
+        ;
+    else if (src->mnt && src == src->mnt->root)
+        r = -EBUSY;
     else
         r = o.dir->ops->rename(o.dir, o.name, o.len, n.dir, n.name, n.len, flags);
     vn_put(src);
@@ -847,7 +852,7 @@ int64_t sys_renameat2(int64_t odirfd, const char *opath, int64_t ndirfd, const c
     return r;
 }
 
-int64_t sys_renameat(int64_t odirfd, const char *opath, int64_t ndirfd, const char *npath)
+int64_t sys_renameat(int odirfd, const char *opath, int ndirfd, const char *npath)
 {
     return sys_renameat2(odirfd, opath, ndirfd, npath, 0);
 }
@@ -857,7 +862,7 @@ int64_t sys_rename(const char *opath, const char *npath)
     return sys_renameat2(AT_FDCWD, opath, AT_FDCWD, npath, 0);
 }
 
-int64_t sys_symlinkat(const char *utarget, int64_t dirfd, const char *upath)
+int64_t sys_symlinkat(const char *utarget, int dirfd, const char *upath)
 {
     char *target = malloc(PATH_MAX);
     if (!target)
@@ -895,7 +900,7 @@ int64_t sys_symlink(const char *target, const char *path)
     return sys_symlinkat(target, AT_FDCWD, path);
 }
 
-int64_t sys_readlinkat(int64_t dirfd, const char *upath, char *ubuf, int64_t size)
+int64_t sys_readlinkat(int dirfd, const char *upath, char *ubuf, int size)
 {
     if (size <= 0)
         return -EINVAL;
@@ -916,7 +921,7 @@ int64_t sys_readlinkat(int64_t dirfd, const char *upath, char *ubuf, int64_t siz
     return r;
 }
 
-int64_t sys_readlink(const char *path, char *buf, int64_t size)
+int64_t sys_readlink(const char *path, char *buf, int size)
 {
     return sys_readlinkat(AT_FDCWD, path, buf, size);
 }
@@ -926,7 +931,7 @@ int64_t sys_readlink(const char *path, char *buf, int64_t size)
 #define W_OK 2
 #define R_OK 4
 
-int64_t sys_faccessat2(int64_t dirfd, const char *upath, int64_t mode, int64_t flags)
+int64_t sys_faccessat2(int dirfd, const char *upath, uint32_t mode, int flags)
 {
     if (mode & ~7LL)
         return -EINVAL;
@@ -944,12 +949,12 @@ int64_t sys_faccessat2(int64_t dirfd, const char *upath, int64_t mode, int64_t f
     return r;
 }
 
-int64_t sys_faccessat(int64_t dirfd, const char *path, int64_t mode)
+int64_t sys_faccessat(int dirfd, const char *path, uint32_t mode)
 {
     return sys_faccessat2(dirfd, path, mode, 0);
 }
 
-int64_t sys_access(const char *path, int64_t mode)
+int64_t sys_access(const char *path, uint32_t mode)
 {
     return sys_faccessat2(AT_FDCWD, path, mode, 0);
 }
@@ -980,7 +985,7 @@ int64_t sys_truncate(const char *upath, int64_t len)
     return r;
 }
 
-int64_t sys_ftruncate(int64_t fd, int64_t len)
+int64_t sys_ftruncate(int fd, int64_t len)
 {
     if (len < 0)
         return -EINVAL;
@@ -993,7 +998,7 @@ int64_t sys_ftruncate(int64_t fd, int64_t len)
     return truncate_vnode(f->vn, len);
 }
 
-int64_t sys_fsync(int64_t fd)
+int64_t sys_fsync(int fd)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1010,14 +1015,14 @@ int64_t sys_fsync(int64_t fd)
     return -EINVAL;
 }
 
-int64_t sys_umask(int64_t mask)
+int64_t sys_umask(int mask)
 {
     uint32_t old = umask_bits;
     umask_bits = mask & 0777;
     return old;
 }
 
-int64_t sys_fchmodat(int64_t dirfd, const char *upath, int64_t mode)
+int64_t sys_fchmodat(int dirfd, const char *upath, uint32_t mode)
 {
     struct vnode *v;
     int r = lookup_user(dirfd, upath, 0, &v);
@@ -1028,12 +1033,12 @@ int64_t sys_fchmodat(int64_t dirfd, const char *upath, int64_t mode)
     return r;
 }
 
-int64_t sys_chmod(const char *path, int64_t mode)
+int64_t sys_chmod(const char *path, uint32_t mode)
 {
     return sys_fchmodat(AT_FDCWD, path, mode);
 }
 
-int64_t sys_fchmod(int64_t fd, int64_t mode)
+int64_t sys_fchmod(int fd, uint32_t mode)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1043,7 +1048,7 @@ int64_t sys_fchmod(int64_t fd, int64_t mode)
     return vfs_readonly(f->vn) || !f->vn->ops->chmod ? -EROFS : f->vn->ops->chmod(f->vn, mode);
 }
 
-int64_t sys_fchownat(int64_t dirfd, const char *upath, int64_t uid, int64_t gid, int64_t flags)
+int64_t sys_fchownat(int dirfd, const char *upath, int uid, int gid, int flags)
 {
     (void)uid, (void)gid;
     struct vnode *v;
@@ -1055,12 +1060,12 @@ int64_t sys_fchownat(int64_t dirfd, const char *upath, int64_t uid, int64_t gid,
     return r;
 }
 
-int64_t sys_chown(const char *path, int64_t uid, int64_t gid)
+int64_t sys_chown(const char *path, int uid, int gid)
 {
     return sys_fchownat(AT_FDCWD, path, uid, gid, 0);
 }
 
-int64_t sys_fchown(int64_t fd, int64_t uid, int64_t gid)
+int64_t sys_fchown(int fd, int uid, int gid)
 {
     (void)uid, (void)gid;
     struct file *f = get_file(fd);
@@ -1075,8 +1080,8 @@ struct ktimespec {
 #define UTIME_NOW ((1l << 30) - 1l)
 #define UTIME_OMIT ((1l << 30) - 2l)
 
-int64_t sys_utimensat(int64_t dirfd, const char *upath, const struct ktimespec *times,
-                      int64_t flags)
+int64_t sys_utimensat(int dirfd, const char *upath, const struct ktimespec *times,
+                      int flags)
 {
     int64_t t[2] = {-1, -1};
     int64_t now = realtime_ns();
@@ -1176,7 +1181,7 @@ int64_t sys_chdir(const char *upath)
     return r;
 }
 
-int64_t sys_fchdir(int64_t fd)
+int64_t sys_fchdir(int fd)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1204,7 +1209,7 @@ int64_t sys_getcwd(char *ubuf, uint64_t size)
 
 /* ---- fds ------------------------------------------------------------------------ */
 
-int64_t sys_dup(int64_t fd)
+int64_t sys_dup(int fd)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1212,7 +1217,7 @@ int64_t sys_dup(int64_t fd)
     return fd_install(file_get(f), 0, false);
 }
 
-int64_t sys_dup3(int64_t oldfd, int64_t newfd, int64_t flags)
+int64_t sys_dup3(int oldfd, int newfd, int flags)
 {
     if (flags & ~O_CLOEXEC)
         return -EINVAL;
@@ -1226,7 +1231,7 @@ int64_t sys_dup3(int64_t oldfd, int64_t newfd, int64_t flags)
     return fd_install_at(file_get(f), newfd, flags & O_CLOEXEC);
 }
 
-int64_t sys_dup2(int64_t oldfd, int64_t newfd)
+int64_t sys_dup2(int oldfd, int newfd)
 {
     if (oldfd == newfd)
         return get_file(oldfd) ? newfd : -EBADF;
@@ -1257,7 +1262,7 @@ struct kflock {
     int32_t l_pid;
 };
 
-int64_t sys_fcntl(int64_t fd, int64_t cmd, uint64_t arg)
+int64_t sys_fcntl(int fd, unsigned cmd, uint64_t arg)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1315,7 +1320,7 @@ int64_t sys_fcntl(int64_t fd, int64_t cmd, uint64_t arg)
     }
 }
 
-int64_t sys_flock(int64_t fd, int64_t op)
+int64_t sys_flock(int fd, int op)
 {
     if (!get_file(fd))
         return -EBADF;
@@ -1328,7 +1333,7 @@ int64_t sys_flock(int64_t fd, int64_t op)
 #define FIONCLEX 0x5450
 #define FIOCLEX 0x5451
 
-int64_t sys_ioctl(int64_t fd, uint64_t cmd, uint64_t arg)
+int64_t sys_ioctl(int fd, unsigned cmd, uint64_t arg)
 {
     struct file *f = get_file(fd);
     if (!f)
@@ -1364,7 +1369,7 @@ int64_t sys_ioctl(int64_t fd, uint64_t cmd, uint64_t arg)
     return -ENOTTY;
 }
 
-int64_t sys_pipe2(int *ufds, int64_t flags)
+int64_t sys_pipe2(int *ufds, int flags)
 {
     if (flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT))
         return -EINVAL;

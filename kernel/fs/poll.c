@@ -185,7 +185,7 @@ static int64_t do_select(int64_t nfds, uint64_t *rd, uint64_t *wr, uint64_t *ex,
     }
 }
 
-int64_t sys_select(int64_t nfds, uint64_t *rd, uint64_t *wr, uint64_t *ex, struct ktimeval *tv)
+int64_t sys_select(int nfds, uint64_t *rd, uint64_t *wr, uint64_t *ex, struct ktimeval *tv)
 {
     uint64_t deadline = DEADLINE_NEVER;
     if (tv) {
@@ -209,7 +209,7 @@ struct sigset_arg {
     uint64_t size;
 };
 
-int64_t sys_pselect6(int64_t nfds, uint64_t *rd, uint64_t *wr, uint64_t *ex,
+int64_t sys_pselect6(int nfds, uint64_t *rd, uint64_t *wr, uint64_t *ex,
                      struct ktimespec *ts, const struct sigset_arg *sig)
 {
     int err = 0;

@@ -233,6 +233,8 @@ static int start_dir(int dirfd, const char *path, struct vnode **start)
 int vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out)
 {
     struct vnode *start;
+    if (!path[0])
+        return -ENOENT;
     int r = start_dir(dirfd, path, &start);
     if (r < 0)
         return r;
@@ -248,6 +250,8 @@ int vfs_lookup_parent(int dirfd, const char *path, struct vnode **dir, const cha
                       size_t *lastlen)
 {
     struct vnode *start;
+    if (!path[0])
+        return -ENOENT;
     int r = start_dir(dirfd, path, &start);
     if (r < 0)
         return r;

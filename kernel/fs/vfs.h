@@ -101,7 +101,8 @@ struct file_ops {
     int (*mmap)(struct file *f, uint64_t off, uint64_t len, bool shared_write, struct vma *v);
     int (*fsync)(struct file *f);
     void (*close)(struct file *f);
-    bool seekable; /* lseek by the generic code (size from the vnode) */
+    int64_t (*lseek)(struct file *f, int64_t off, int whence); /* instead of the generic one */
+    bool seekable; /* pread/pwrite allowed; generic lseek (size from the vnode) */
 };
 
 struct file {

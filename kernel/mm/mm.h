@@ -65,9 +65,11 @@ struct vma {
 void vm_init(void);
 /* Creates a mapping at exactly [start, end) (no overlap allowed). */
 int vm_map_fixed(const struct vma *v);
-/* Fills the page at va on first touch: 0, -EFAULT (a real fault: SIGSEGV) or -ENOMEM. */
+/* Fills the page at va on first touch: 0, -ENOMEM, or a real fault (SIGSEGV):
+ * -EFAULT where nothing is mapped, -EACCES where the mapping forbids the access. */
 int vm_fault_at(uint64_t va, bool write, bool exec);
-/* Checks that [addr, addr+len) is mapped with the access wanted; -EFAULT otherwise. */
+/* Checks that [addr, addr+len) is application memory mapped with the access wanted;
+ * -EFAULT otherwise (kernel addresses included). */
 int user_check(const void *addr, uint64_t len, bool write);
 /* Checks a NUL-terminated user string of at most max bytes; returns its length. */
 int64_t user_strlen(const char *s, uint64_t max);

@@ -230,13 +230,13 @@ int vm_fault_at(uint64_t va, bool write, bool exec)
         return -EFAULT;
     if ((write && !(v->prot & PROT_WRITE)) || (exec && !(v->prot & PROT_EXEC)) ||
         !(v->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
-        return -EFAULT;
+        return -EACCES;
     uint64_t page = ALIGN_DOWN(va, PAGE_SIZE);
     uint64_t *pte = pt_lookup(page, true);
     if (!pte)
         return -ENOMEM;
     if (*pte & PTE_P)
-        return -EFAULT; /* present, yet the access faulted: a protection fault */
+        return -EACCES; /* present, yet the access faulted: a protection fault */
     return populate(v, page, pte);
 }
 
@@ -263,10 +263,8 @@ int user_check(const void *addr, uint64_t len, bool write)
     uint64_t a = (uint64_t)addr;
     if (len == 0)
         return 0;
-    if (a >= USER_TOP || len > USER_TOP - a) {
-        /* Kernel buffers are trusted; only the application's half is checked. */
-        return a >= UH_PHYSMAP_BASE ? 0 : -EFAULT;
-    }
+    if (a >= USER_TOP || len > USER_TOP - a)
+        return -EFAULT;
     uint64_t end = a + len;
     int i = find_index(a);
     while (a < end) {
@@ -284,8 +282,6 @@ int user_check(const void *addr, uint64_t len, bool write)
 int64_t user_strlen(const char *s, uint64_t max)
 {
     uint64_t a = (uint64_t)s;
-    if (a >= UH_PHYSMAP_BASE)
-        return strnlen(s, max);
     uint64_t n = 0;
     while (n < max) {
         uint64_t va = a + n;
@@ -313,7 +309,7 @@ int buf_segments(const void *buf, uint64_t len, bool write, struct uh_seg *segs,
             if (!pte || !(*pte & PTE_P)) {
                 int r = vm_fault_at(va, write, false);
                 if (r < 0)
-                    return r;
+                    return r == -ENOMEM ? r : -EFAULT;
                 pte = pt_lookup(ALIGN_DOWN(va, PAGE_SIZE), false);
             }
             pa = (*pte & PTE_ADDR) | (va & (PAGE_SIZE - 1));
@@ -386,7 +382,7 @@ int64_t sys_brk(uint64_t want)
 int file_mmap_source(int fd, uint64_t off, uint64_t len, bool shared_write, struct vma *v);
 int file_mmap_fill(int fd, uint64_t off, uint64_t start, uint64_t len);
 
-int64_t sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int64_t fd,
+int64_t sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
                  uint64_t off)
 {
     uint32_t type = flags & MAP_TYPE;
@@ -603,7 +599,7 @@ int64_t sys_mremap(uint64_t old, uint64_t oldlen, uint64_t newlen, uint64_t flag
 #define MADV_FREE 8
 #define MADV_REMOVE 9
 
-int64_t sys_madvise(uint64_t addr, uint64_t len, uint64_t advice)
+int64_t sys_madvise(uint64_t addr, uint64_t len, int advice)
 {
     if (addr & (PAGE_SIZE - 1))
         return -EINVAL;

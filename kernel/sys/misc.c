@@ -63,7 +63,7 @@ static int clock_now(int64_t clk, uint64_t *ns)
     }
 }
 
-int64_t sys_clock_gettime(int64_t clk, struct ktimespec *ts)
+int64_t sys_clock_gettime(int clk, struct ktimespec *ts)
 {
     uint64_t ns;
     int r = clock_now(clk, &ns);
@@ -76,7 +76,7 @@ int64_t sys_clock_gettime(int64_t clk, struct ktimespec *ts)
     return 0;
 }
 
-int64_t sys_clock_getres(int64_t clk, struct ktimespec *ts)
+int64_t sys_clock_getres(int clk, struct ktimespec *ts)
 {
     uint64_t ns;
     int r = clock_now(clk, &ns);
@@ -91,7 +91,7 @@ int64_t sys_clock_getres(int64_t clk, struct ktimespec *ts)
     return 0;
 }
 
-int64_t sys_clock_settime(int64_t clk, const struct ktimespec *ts)
+int64_t sys_clock_settime(int clk, const struct ktimespec *ts)
 {
     (void)ts;
     uint64_t ns;
@@ -168,7 +168,7 @@ int64_t sys_nanosleep(const struct ktimespec *req, struct ktimespec *rem)
     return sleep_until(deadline_after(ts_ns(req)), rem);
 }
 
-int64_t sys_clock_nanosleep(int64_t clk, int64_t flags, const struct ktimespec *req,
+int64_t sys_clock_nanosleep(int clk, int flags, const struct ktimespec *req,
                             struct ktimespec *rem)
 {
     uint64_t now;
@@ -227,9 +227,9 @@ int host_random(void *buf, uint64_t len);
 #define GRND_RANDOM 2
 #define GRND_INSECURE 4
 
-int64_t sys_getrandom(void *buf, uint64_t len, uint64_t flags)
+int64_t sys_getrandom(void *buf, uint64_t len, unsigned flags)
 {
-    if (flags & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) ||
+    if (flags & ~(unsigned)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) ||
         (flags & (GRND_RANDOM | GRND_INSECURE)) == (GRND_RANDOM | GRND_INSECURE))
         return -EINVAL;
     len = MIN(len, 33554431ULL);
@@ -266,14 +266,14 @@ int64_t sys_setsid(void)
     return -EPERM; /* pid 1 already leads its session */
 }
 
-int64_t sys_getpgid(int64_t pid)
+int64_t sys_getpgid(int pid)
 {
     if (pid != 0 && pid != process_pid)
         return -ESRCH;
     return process_pid;
 }
 
-int64_t sys_setpgid(int64_t pid, int64_t pgid)
+int64_t sys_setpgid(int pid, int64_t pgid)
 {
     if (pid != 0 && pid != process_pid)
         return -ESRCH;
@@ -333,7 +333,7 @@ static struct krlimit limits[RLIM_NLIMITS] = {
     [15] = {RLIM_INFINITY, RLIM_INFINITY}, /* RTTIME */
 };
 
-int64_t sys_prlimit64(int64_t pid, int64_t res, const struct krlimit *nl, struct krlimit *ol)
+int64_t sys_prlimit64(int pid, int res, const struct krlimit *nl, struct krlimit *ol)
 {
     if (pid != 0 && pid != process_pid)
         return -ESRCH;
@@ -361,17 +361,17 @@ int64_t sys_prlimit64(int64_t pid, int64_t res, const struct krlimit *nl, struct
     return 0;
 }
 
-int64_t sys_getrlimit(int64_t res, struct krlimit *rl)
+int64_t sys_getrlimit(int res, struct krlimit *rl)
 {
     return sys_prlimit64(0, res, NULL, rl);
 }
 
-int64_t sys_setrlimit(int64_t res, const struct krlimit *rl)
+int64_t sys_setrlimit(int res, const struct krlimit *rl)
 {
     return sys_prlimit64(0, res, rl, NULL);
 }
 
-int64_t sys_sched_getaffinity(int64_t pid, uint64_t len, uint64_t *mask)
+int64_t sys_sched_getaffinity(int pid, uint64_t len, uint64_t *mask)
 {
     if (pid != 0 && pid != process_pid)
         return -ESRCH;
@@ -383,7 +383,7 @@ int64_t sys_sched_getaffinity(int64_t pid, uint64_t len, uint64_t *mask)
     return 8;
 }
 
-int64_t sys_sched_setaffinity(int64_t pid, uint64_t len, const uint64_t *mask)
+int64_t sys_sched_setaffinity(int pid, uint64_t len, const uint64_t *mask)
 {
     if (pid != 0 && pid != process_pid)
         return -ESRCH;
@@ -424,7 +424,7 @@ struct krusage {
     int64_t rest[14];
 };
 
-int64_t sys_getrusage(int64_t who, struct krusage *ru)
+int64_t sys_getrusage(int who, struct krusage *ru)
 {
     if (who != 0 && who != -1 && who != 1)
         return -EINVAL;
@@ -458,7 +458,7 @@ int64_t sys_times(int64_t *buf)
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
-int64_t sys_arch_prctl(int64_t code, uint64_t addr)
+int64_t sys_arch_prctl(int code, uint64_t addr)
 {
     switch (code) {
     case ARCH_SET_FS:
@@ -487,7 +487,7 @@ int64_t sys_arch_prctl(int64_t code, uint64_t addr)
 #define PR_GET_NAME 16
 static char comm[16];
 
-int64_t sys_prctl(int64_t op, uint64_t a2)
+int64_t sys_prctl(int op, uint64_t a2)
 {
     switch (op) {
     case PR_SET_NAME: {
@@ -508,7 +508,7 @@ int64_t sys_prctl(int64_t op, uint64_t a2)
     }
 }
 
-int64_t sys_exit_group(int64_t status)
+int64_t sys_exit_group(int status)
 {
     kexit((int)status);
 }

@@ -242,7 +242,7 @@ int64_t sys_rt_sigreturn(struct regs *r)
     return c->rax;
 }
 
-int64_t sys_rt_sigaction(int64_t sig, const struct ksigaction *act, struct ksigaction *old,
+int64_t sys_rt_sigaction(int sig, const struct ksigaction *act, struct ksigaction *old,
                          uint64_t size)
 {
     if (size != 8 || !valid_sig(sig))
@@ -265,7 +265,7 @@ int64_t sys_rt_sigaction(int64_t sig, const struct ksigaction *act, struct ksiga
     return 0;
 }
 
-int64_t sys_rt_sigprocmask(int64_t how, const uint64_t *set, uint64_t *old, uint64_t size)
+int64_t sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old, uint64_t size)
 {
     if (size != 8)
         return -EINVAL;
@@ -350,7 +350,7 @@ static int64_t send_to_self(int64_t sig, int code)
     return 0;
 }
 
-int64_t sys_kill(int64_t pid, int64_t sig)
+int64_t sys_kill(int pid, int sig)
 {
     if (sig < 0 || sig >= NSIG)
         return -EINVAL;
@@ -359,7 +359,7 @@ int64_t sys_kill(int64_t pid, int64_t sig)
     return send_to_self(sig, SI_USER);
 }
 
-int64_t sys_tkill(int64_t tid, int64_t sig)
+int64_t sys_tkill(int tid, int sig)
 {
     if (tid <= 0 || sig < 0 || sig >= NSIG)
         return -EINVAL;
@@ -368,7 +368,7 @@ int64_t sys_tkill(int64_t tid, int64_t sig)
     return send_to_self(sig, SI_TKILL);
 }
 
-int64_t sys_tgkill(int64_t tgid, int64_t tid, int64_t sig)
+int64_t sys_tgkill(int tgid, int tid, int sig)
 {
     if (tgid <= 0)
         return -EINVAL;

@@ -44,7 +44,6 @@ DECL(sys_faccessat); DECL(sys_pselect6); DECL(sys_ppoll); DECL(sys_utimensat);
 DECL(sys_dup3); DECL(sys_pipe2); DECL(sys_preadv); DECL(sys_pwritev); DECL(sys_prlimit64);
 DECL(sys_renameat2); DECL(sys_getrandom); DECL(sys_faccessat2);
 int64_t sys_rt_sigreturn(struct regs *r);
-int64_t sys_exit_group(int64_t status);
 
 static const syscall_fn table[] = {
     [__NR_read] = S(sys_read),
