@@ -50,3 +50,10 @@ if [ ${#todo[@]} -gt 0 ]; then
         touch "$deps/$s/.unpacked"
     done
 fi
+
+# Components' own setup steps: every executable scripts/deps/*.sh, run after the
+# packages above are in place (each must be idempotent and quick when done).
+for hook in scripts/deps/*.sh; do
+    [ -x "$hook" ] || continue
+    "$hook" || { echo "setup: $hook failed" >&2; exit 1; }
+done
