@@ -350,8 +350,10 @@ static void conn_flush(http_conn *c)
     }
     conn_update_events(c);
     if (c->req && c->req->reply_state == RS_STARTED && c->req->drain_fn &&
-        buf_used(&c->out) < DRAIN_LOW && !c->dead)
+        buf_used(&c->out) < DRAIN_LOW && !c->dead) {
         c->req->drain_fn(&c->req->pub, c->req->drain_arg);
+        conn_update_events(c); /* what the callback queued needs the socket */
+    }
 }
 
 /* Answers a request that failed in the parser (or was never made into a
@@ -767,6 +769,7 @@ int http_reply_start(http_req *req, int status, const char *content_type, long l
     buf_puts(&c->out, "\r\n");
     if (r->is_head)
         r->reply_chunked = 0;
+    conn_update_events(c); /* the head goes out without waiting for a write */
     return 0;
 }
 
@@ -799,6 +802,8 @@ int http_reply_write(http_req *req, const void *data, size_t len)
             return -1;
         }
         r->drain_fn = fn;
+    } else {
+        conn_update_events(c); /* written when the socket has room */
     }
     return 0;
 }
