@@ -121,6 +121,12 @@ int http_reply_end(http_req *req);
 size_t http_reply_pending(const http_req *req);
 void http_reply_on_drain(http_req *req, void (*fn)(http_req *req, void *arg), void *arg);
 
+/* Closes the connection of req at once, for a streamed reply that cannot be
+ * completed (a proxy whose upstream failed mid-body): the client sees the
+ * reply cut short instead of a wrong one. The abort callback is not called;
+ * req is freed. */
+void http_req_drop(http_req *req);
+
 const char *http_status_text(int status);
 
 /* ---- client ------------------------------------------------------------ */

@@ -731,6 +731,19 @@ void http_req_on_abort(http_req *req, void (*fn)(http_req *, void *), void *arg)
 
 /* ---- replies ------------------------------------------------------------ */
 
+void http_req_drop(http_req *req)
+{
+    req_impl *r = impl(req);
+    http_conn *c = r->conn;
+    r->abort_fn = NULL;
+    r->drain_fn = NULL;
+    r->reply_state = RS_ENDED;
+    r->complete = 1;
+    c->close_after = 1;
+    buf_clear(&c->out); /* nothing more goes out, not even what is queued */
+    conn_close(c);
+}
+
 int http_reply_header(http_req *req, const char *name, const char *value)
 {
     req_impl *r = impl(req);
