@@ -411,14 +411,20 @@ static void finish_checked(job *j, int err, const http_response *r)
 {
     if (upstream_trouble(j, taskdb, err, r, 200, 200))
         return;
+    /* leased; or ready again after its lease ran out (the worker was slow but
+     * finished); or done already (another worker finished it too). A task
+     * never leased has no business getting a result. */
     cJSON *t = task_of(r);
     const char *st = task_state(t);
-    int ok = strcmp(st, "leased") == 0 || strcmp(st, "ready") == 0 || strcmp(st, "done") == 0;
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(t, "attempts");
+    int leased_once = cJSON_IsNumber(att) && att->valuedouble >= 1;
+    int ok = leased_once && (strcmp(st, "leased") == 0 || strcmp(st, "ready") == 0 ||
+                             strcmp(st, "done") == 0);
     char state[16];
     snprintf(state, sizeof(state), "%s", st);
     cJSON_Delete(t);
     if (!ok) {
-        job_error(j, 409, "task %llu is %s", j->id, state);
+        job_error(j, 409, "task %llu is %s%s", j->id, state, leased_once ? "" : ", not leased");
         return;
     }
     job_call(j, storage, "PUT", blob_path(j, "out"), "image/png", buf_peek(&j->body),
