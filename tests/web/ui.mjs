@@ -42,6 +42,12 @@ try {
   });
 
   await check('upload several images', async () => {
+    await page.evaluate(() => { // every state a card shows, as it changes
+      window.seenStates = new Set();
+      new MutationObserver(ms => ms.forEach(m => m.target.dataset && m.target.dataset.state &&
+        window.seenStates.add(m.target.dataset.state)))
+        .observe(document.getElementById('tasks'), { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+    });
     await page.setInputFiles('#file', [...images, ...bad]);
     if (await page.isDisabled('#upload')) return 'upload button stays disabled';
     await page.click('#upload');
@@ -52,6 +58,11 @@ try {
   await check('states reach done', async () => {
     await page.waitForFunction(n => document.querySelectorAll('.task[data-state="done"]').length === n,
       images.length, { timeout: 30000 });
+  });
+
+  await check('states were watched changing', async () => {
+    const seen = await page.evaluate(() => [...window.seenStates]);
+    if (!seen.includes('ready') || !seen.includes('done')) return `saw only ${seen}`;
   });
 
   await check('a bad file shows its error', async () => {
