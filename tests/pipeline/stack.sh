@@ -90,7 +90,11 @@ stack_up() {
     local i
     for ((i = 0; i < $2; i++)); do start_worker; done
     start_gateway
-    wait_for 10 master_sees_peers && wait_for 10 gateway_sees_masters
+    wait_for 10 master_sees_peers && wait_for 10 gateway_sees_masters && return 0
+    echo "stack_up: master: $(curl -s -m 2 "http://127.0.0.1:$M_PORT/health")" \
+        "gateway: $(curl -s -m 2 "$GW/gateway/health")" >&2
+    tail -n 5 "$WORK"/*.log >&2
+    return 1
 }
 
 # upload_all DIR OUT: POSTs every image of DIR through the gateway (4 at a
