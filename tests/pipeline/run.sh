@@ -12,7 +12,7 @@ source "$(dirname "$0")/stack.sh"
 
 for f in "$BIN"/{kvstore,taskdb,storage,master,worker,gateway} \
     "$ROOT"/build/musl/bin/{kvstore,taskdb,storage,master,worker,gateway} \
-    "$TBIN/filter_ref" "$TBIN/mkimg" "$TBIN/master-asan"; do
+    "$TBIN/filter_ref" "$TBIN/mkimg" "$TBIN/master-asan" "$TBIN/gateway-asan"; do
     [ -x "$f" ] || { fail build "$f missing"; exit 0; }
 done
 command -v memcached >/dev/null || { fail build "memcached missing (make setup)"; exit 0; }
@@ -164,7 +164,8 @@ else
     pass "api: sanitizers"
 fi
 
-# ---- the gateway: balancing, ejection, limits, the web files ----------------------
+# ---- the gateway (ASan + UBSan build): balancing, ejection, limits, web files ------
+GATEWAY_BIN=$TBIN/gateway-asan
 start_master
 MA=$M_PORT
 MA_PID=$M_PID
@@ -203,4 +204,10 @@ stop "$M_PID" KILL
 r=$(curl -s -m 10 -w ' %{http_code}' "$GW/task/1")
 check "gateway: no replica left is a JSON 50x" "got: $r" eval '[[ "$r" == *'"'"'"error":'"'"'*" 50"[234] ]]'
 check "gateway: survived" "gateway died" alive "$GW_PID"
+stop "$GW_PID"
+if grep -q 'AddressSanitizer\|runtime error' "$WORK/gateway.log"; then
+    fail "gateway: sanitizers" "$(grep -m1 'AddressSanitizer\|runtime error' "$WORK/gateway.log")"
+else
+    pass "gateway: sanitizers"
+fi
 exit 0

@@ -56,7 +56,7 @@ start_worker() {
 
 start_gateway() {
     GW_PORT=$(free_port)
-    start gateway "$SBIN/gateway" --listen "127.0.0.1:$GW_PORT" --registry "127.0.0.1:$REG_PORT" \
+    start gateway "${GATEWAY_BIN:-$SBIN/gateway}" --listen "127.0.0.1:$GW_PORT" --registry "127.0.0.1:$REG_PORT" \
         --web "$ROOT/web" --ttl 3 "$@"
     GW_PID=$LAST_PID
     wait_port "$GW_PORT"
