@@ -6,7 +6,7 @@
 #     (polled every 50 ms), so it measures lease + download + filter + upload
 #     + finish, not the uploads;
 #  2. the gateway's overhead: wrk on GET /task/1 (master -> taskdb) and on
-#     GET /task/1/result (master -> taskdb + storage, a ~20 KB PNG), once
+#     GET /task/1/result (master -> taskdb + storage, a ~240 KB PNG), once
 #     straight to master and once through the gateway.
 # Prints a Markdown table for docs/benchmarks.md.
 #

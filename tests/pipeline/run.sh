@@ -171,7 +171,7 @@ MA=$M_PORT
 MA_PID=$M_PID
 start_master
 MB=$M_PORT
-start_gateway --max-body 2000000 --timeout 3000
+start_gateway --max-body 2000000 --timeout 1000 --retry 2000
 wait_for 10 gateway_sees_masters 2 || fail "gateway: start" "the gateway does not see two masters"
 ups=$(for i in 1 2 3 4 5 6; do curl -s -D - -o /dev/null "$GW/task/1" | sed -n 's/^X-Upstream: \([0-9.:]*\).*/\1/p'; done | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')
 check "gateway: round-robin over two masters" "per replica: $ups" [ "$ups" = "3 3 " ]
@@ -200,6 +200,11 @@ for p in /../Makefile /%2e%2e/Makefile /.git/config /web/../../etc/passwd //etc/
     [ "$c" = 404 ] || badweb+="$p -> $c; "
 done
 check "gateway: no path tricks on the web files" "$badweb" [ -z "$badweb" ]
+kill -STOP "$M_PID" # accepts (the kernel does) but never answers
+r=$(curl -s -m 10 -w ' %{http_code}' "$GW/task/1")
+kill -CONT "$M_PID"
+check "gateway: a silent replica is a JSON 504 after --timeout" "got: $r" \
+    eval '[[ "$r" == *'"'"'"error":'"'"'*" 504" ]]'
 stop "$M_PID" KILL
 r=$(curl -s -m 10 -w ' %{http_code}' "$GW/task/1")
 check "gateway: no replica left is a JSON 50x" "got: $r" eval '[[ "$r" == *'"'"'"error":'"'"'*" 50"[234] ]]'
