@@ -50,9 +50,10 @@ typedef struct proxy {
     upstream_call *uc; /* whole-body requests */
     http_call *call;   /* the call under way (streamed, or once a response began) */
     char addr[NET_ADDR_MAX];
-    int started;      /* our reply has begun */
-    int streamed;     /* request body passed on as it comes */
-    int failed_early; /* the streamed body could not be passed on */
+    int started;   /* our reply has begun */
+    int streamed;  /* request body passed on as it comes */
+    long long fed; /* request body bytes passed on so far */
+    int too_big;   /* a streamed body went over --max-body */
     http_header fwd[MAX_FWD];
     int nfwd;
     char xff[NET_ADDR_MAX];
@@ -243,6 +244,12 @@ static void on_up_done(http_call *call, int err, const http_response *r, void *a
         return;
     }
     char msg[200];
+    if (p->too_big) {
+        snprintf(msg, sizeof(msg), "request body larger than %lld bytes", max_body);
+        reply_error_json(p, 413, msg);
+        proxy_free(p);
+        return;
+    }
     int status = err == ETIMEDOUT ? 504 : err == ENOENT ? 503 : 502;
     if (err == ENOENT)
         snprintf(msg, sizeof(msg), "no replica of %s is registered", p->rt->service);
@@ -291,10 +298,14 @@ static int on_req_piece(http_req *req, const char *data, size_t len, void *arg)
     proxy *p = arg;
     if (!p->call)
         return -1;
-    if (http_call_write(p->call, data, len) < 0) {
-        p->failed_early = 1;
-        return -1; /* the call's done() answers */
+    p->fed += (long long)len;
+    if (p->fed > max_body) { /* chunked: no Content-Length to refuse up front */
+        p->too_big = 1;
+        http_call_cancel(p->call); /* its done() answers 413 and frees p */
+        return -1;
     }
+    if (http_call_write(p->call, data, len) < 0)
+        return -1; /* the call failed: its done() answers */
     if (http_call_pending(p->call) > PENDING_HIGH)
         http_req_pause(req);
     return 0;
@@ -462,9 +473,9 @@ static void on_request(http_req *req)
 {
     proxy *p = req->data;
     if (p) { /* streamed: the body has been passed on; end it */
-        if (p->call && http_call_end(p->call) < 0)
-            p->failed_early = 1;
-        return; /* the call's done() replies */
+        if (p->call)
+            http_call_end(p->call); /* on failure the call's done() replies */
+        return;
     }
     if (strcmp(req->path, "/gateway/health") == 0) {
         gateway_health(req);

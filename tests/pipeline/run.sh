@@ -185,7 +185,8 @@ r=$(curl -s -m 5 -F "image=@$P0" "$GW/task")
 check "gateway: upload through the surviving master" "got: $r" eval '[[ "$r" == *"\"id\":"* ]]'
 head -c 3000000 /dev/zero >"$WORK/huge"
 r=$(curl -s -m 5 -o /dev/null -w '%{http_code}' --data-binary "@$WORK/huge" "$GW/task")
-check "gateway: body over --max-body is 413" "got $r" [ "$r" = 413 ]
+r2=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary "@$WORK/huge" "$GW/task")
+check "gateway: body over --max-body is 413" "got $r, chunked $r2" eval '[ "$r" = 413 ] && [ "$r2" = 413 ]'
 head -c 1500000 /dev/urandom >"$WORK/mid"
 r=$(curl -s -m 10 -w ' %{http_code}' --data-binary "@$WORK/mid" "$GW/task")
 check "gateway: large body streamed to master (answered 415)" "got $r" eval '[[ "$r" == *"PNG or JPEG"*" 415" ]]'
