@@ -418,8 +418,8 @@ static void finish_checked(job *j, int err, const http_response *r)
     const char *st = task_state(t);
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(t, "attempts");
     int leased_once = cJSON_IsNumber(att) && att->valuedouble >= 1;
-    int ok = leased_once && (strcmp(st, "leased") == 0 || strcmp(st, "ready") == 0 ||
-                             strcmp(st, "done") == 0);
+    int ok = leased_once &&
+             (strcmp(st, "leased") == 0 || strcmp(st, "ready") == 0 || strcmp(st, "done") == 0);
     char state[16];
     snprintf(state, sizeof(state), "%s", st);
     cJSON_Delete(t);
