@@ -370,6 +370,10 @@ static void conn_send_error(http_conn *c, int status)
     if (c->req) {
         req_impl *r = c->req;
         c->req = NULL;
+        /* The request ends here, unanswered by its handler: tell the handler,
+         * which may hold resources for it (a streamed upload's file). */
+        if (r->reply_state != RS_ENDED && r->abort_fn)
+            r->abort_fn(&r->pub, r->abort_arg);
         req_free(r);
     }
 }

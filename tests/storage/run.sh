@@ -87,6 +87,14 @@ exec 3>&-
 sleep 0.3
 check "a cut-off upload leaves nothing" "blobs: $(ls "$D/blobs" | tr '\n' ' ') tmp: $(ls "$D/tmp")" \
     eval '[ ! -e "$D/blobs/cut" ] && [ -z "$(ls "$D/tmp")" ]'
+# a chunked upload whose framing breaks mid-body: 400, and nothing left behind
+exec 3<>"/dev/tcp/127.0.0.1/$P"
+printf 'PUT /blob/badchunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n' >&3
+r=$(timeout 5 head -1 <&3 | tr -d '\r')
+exec 3>&-
+sleep 0.2
+check "a malformed chunked upload: 400, no temporary file left" "got '$r', tmp: $(ls "$D/tmp")" \
+    eval '[[ "$r" == "HTTP/1.1 400"* ]] && [ -z "$(ls "$D/tmp")" ] && [ ! -e "$D/blobs/badchunk" ]'
 r=$(req GET /health)
 check "health" "got $r" eval '[[ "$r" == "200 "*"\"blobs\":2"* ]]'
 check "server survived" "storage-asan died" alive "$SP"
