@@ -32,6 +32,7 @@ struct upstream {
     int nstatic;
     char statics[REG_MAX_REPLICAS][NET_ADDR_MAX];
     unsigned rr;
+    int sticky;
     health health[HEALTH_MAX];
     int nhealth;
     char picked[NET_ADDR_MAX];
@@ -132,6 +133,16 @@ static const char *replica(const upstream *u, int i)
     return u->watch ? reg_watch_addr(u->watch, i) : u->statics[i];
 }
 
+void upstream_set_sticky(upstream *u, int on)
+{
+    u->sticky = on;
+}
+
+const char *upstream_addr(const upstream *u, int i)
+{
+    return i >= 0 && i < upstream_count(u) ? replica(u, i) : NULL;
+}
+
 static health *health_of(upstream *u, const char *addr, int create)
 {
     for (int i = 0; i < u->nhealth; i++)
@@ -167,7 +178,7 @@ const char *upstream_pick(upstream *u)
     const char *probe = NULL;
     uint64_t probe_fail = UINT64_MAX;
     for (int k = 0; k < n; k++) {
-        const char *a = replica(u, (int)(u->rr++ % (unsigned)n));
+        const char *a = replica(u, u->sticky ? k : (int)(u->rr++ % (unsigned)n));
         health *h = health_of(u, a, 0);
         if (!h || h->until <= now) {
             snprintf(u->picked, sizeof(u->picked), "%s", a);

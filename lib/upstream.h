@@ -33,6 +33,14 @@ const char *upstream_name(const upstream *u);
 /* Replicas known right now. */
 int upstream_count(const upstream *u);
 
+/* Sticky: every call goes to the first healthy replica in the registry's
+ * order (the same for every client), the others only when it fails. For a
+ * service whose replicas do not share state (taskdb): failover instead of
+ * spreading. Off by default. */
+void upstream_set_sticky(upstream *u, int on);
+/* Replica i of upstream_count(u), "IP:PORT". */
+const char *upstream_addr(const upstream *u, int i);
+
 /* The next replica to use ("IP:PORT", valid until the next call into u),
  * NULL when none is known. Skips ejected replicas unless all are. */
 const char *upstream_pick(upstream *u);

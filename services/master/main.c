@@ -53,10 +53,14 @@ struct job {
     int part_state; /* 0: no image part yet, 1: in it, 2: had it */
     int in_image;
     char path[256];
-    char *json; /* a request body to taskdb */
+    char *json;               /* a request body to taskdb */
+    char tried[NET_ADDR_MAX]; /* the replica the last upstream call went to */
+    http_call *probe_call;    /* looking for a blob on the other storage replicas */
+    int probe;
 };
 
 static upstream *taskdb, *storage;
+static http_client *cli;
 static long long max_image = 32LL << 20;
 static int retry_ms = 15000;
 static const char *task_type = "image";
@@ -91,6 +95,8 @@ static void on_job_abort(http_req *req, void *arg)
     j->req = NULL;
     if (j->uc)
         upstream_call_cancel(j->uc); /* its callback frees j */
+    else if (j->probe_call)
+        http_call_cancel(j->probe_call); /* likewise */
     else
         job_free(j);
 }
@@ -139,6 +145,7 @@ static void on_call_done(http_call *call, int err, const http_response *r, void 
 {
     (void)call;
     job *j = arg;
+    snprintf(j->tried, sizeof(j->tried), "%s", upstream_call_addr(j->uc));
     j->uc = NULL;
     if (!j->req) { /* the client went away */
         job_free(j);
@@ -382,15 +389,68 @@ static void next_done(job *j, int err, const http_response *r)
     job_reply(j, 200, "application/json", r->body, r->body_len);
 }
 
-static void blob_done(job *j, int err, const http_response *r)
+static void blob_probe(job *j);
+
+static void blob_reply(job *j, const http_response *r)
 {
-    if (upstream_trouble(j, storage, err, r, 200, 200))
-        return;
     const char *ct = http_resp_header(r, "Content-Type");
     const char *etag = http_resp_header(r, "ETag");
     if (etag)
         http_reply_header(j->req, "ETag", etag);
     job_reply(j, 200, ct ? ct : "application/octet-stream", r->body, r->body_len);
+}
+
+static void on_probe_done(http_call *c, int err, const http_response *r, void *arg)
+{
+    (void)c;
+    job *j = arg;
+    j->probe_call = NULL;
+    if (!j->req) {
+        job_free(j);
+        return;
+    }
+    if (!err && r->status == 200) {
+        blob_reply(j, r);
+        return;
+    }
+    j->probe++;
+    blob_probe(j);
+}
+
+/* Storage replicas do not share their disks: each blob is on the replica
+ * that took its PUT. A blob missing from one replica is looked for on the
+ * others, one after the other. */
+static void blob_probe(job *j)
+{
+    for (; j->probe < upstream_count(storage); j->probe++) {
+        const char *a = upstream_addr(storage, j->probe);
+        char host[NET_ADDR_MAX];
+        int port;
+        if (!a || strcmp(a, j->tried) == 0 || net_parse_hostport(a, host, sizeof(host), &port) < 0)
+            continue;
+        http_call_opts o = {.method = "GET",
+                            .host = host,
+                            .port = port,
+                            .path = j->path,
+                            .timeout_ms = 30000,
+                            .max_body = (size_t)max_image + 4096};
+        j->probe_call = http_call_start(cli, &o, on_probe_done, j);
+        if (j->probe_call)
+            return;
+    }
+    job_error(j, 404, "no image for task %llu", j->id);
+}
+
+static void blob_done(job *j, int err, const http_response *r)
+{
+    if (!err && r->status == 404 && upstream_count(storage) > 1) {
+        j->probe = 0;
+        blob_probe(j);
+        return;
+    }
+    if (upstream_trouble(j, storage, err, r, 200, 200))
+        return;
+    blob_reply(j, r);
 }
 
 static void finish_done(job *j, int err, const http_response *r)
@@ -659,7 +719,7 @@ int main(int argc, char **argv)
     mc_client *mc = svc_register(loop, &o, http_server_port(srv), NULL);
     if (!mc && (!taskdb_addrs || !storage_addrs))
         die("without a registry, --taskdb and --storage are needed");
-    http_client *cli = http_client_create(loop);
+    cli = http_client_create(loop);
     if (!cli)
         die("out of memory");
     http_client_set_pool(cli, 32, 30000);
@@ -669,6 +729,8 @@ int main(int argc, char **argv)
                             : upstream_create(cli, mc, "storage");
     if (!taskdb || !storage)
         die("--taskdb/--storage: expected IP:PORT[,IP:PORT...]");
+    /* taskdb replicas keep separate queues: one at a time, the next on failure */
+    upstream_set_sticky(taskdb, 1);
     log_info("listening on %s:%d (advertised as %s)", o.listen_host, http_server_port(srv),
              o.advertise);
     el_run(loop);

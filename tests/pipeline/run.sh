@@ -23,14 +23,22 @@ mkdir -p "$IMG"
 make_refs "$IMG" "$REF" || { fail reference "filter_ref failed"; exit 0; }
 
 # ---- end to end, twice -------------------------------------------------------
-end_to_end() { # NAME REGISTRY BINDIR
+end_to_end() { # NAME REGISTRY BINDIR STORAGE_REPLICAS
     local name=$1
     SBIN=$3
     WORKER_PIDS=()
-    rm -rf "$WORK/taskdb" "$WORK/storage"
+    rm -rf "$WORK/taskdb" "$WORK/storage" "$WORK/storage2"
+    unset TDB_PORT ST_PORT
     if ! stack_up "$2" 2; then
-        fail "$name: start" "stack did not come up: $(tail -2 "$WORK"/master.*.log | tr '\n' ' ')"
+        fail "$name: start" "stack did not come up (see the suite's stderr)"
         return
+    fi
+    if [ "$4" = 2 ]; then # a second storage with its own disk: blobs spread over both
+        local p2
+        serve storage2 p2 "" "$SBIN/storage" --listen "127.0.0.1:@PORT@" \
+            --registry "127.0.0.1:$REG_PORT" --data "$WORK/storage2" --ttl 3
+        two_storages() { curl -s -m 2 "http://127.0.0.1:$M_PORT/health" | grep -q '"storage":2'; }
+        wait_for 10 two_storages || fail "$name: second storage" "master does not see it"
     fi
     local t0=$SECONDS
     if ! upload_all "$IMG" "$WORK/ids.$name" 2>"$WORK/upload.err"; then
@@ -48,7 +56,14 @@ end_to_end() { # NAME REGISTRY BINDIR
     local diff
     diff=$(compare_results "$WORK/ids.$name" "$REF")
     check "$name: results byte-identical to the reference" "$diff" [ -z "$diff" ]
-    local w1 w2
+    if [ "$4" = 2 ]; then
+        local n1 n2
+        n1=$(ls "$WORK/storage/blobs" | wc -l)
+        n2=$(ls "$WORK/storage2/blobs" | wc -l)
+        check "$name: blobs spread over two storage replicas" "$n1 and $n2 blobs" \
+            eval '[ "$n1" -gt 20 ] && [ "$n2" -gt 20 ] && [ $((n1 + n2)) = 200 ]'
+    fi
+    local w1
     w1=$(curl -s "http://127.0.0.1:$W_PORT/health" | sed -n 's/.*"done":\([0-9]*\).*/\1/p')
     check "$name: both workers pulled work" "last worker did ${w1:-?} tasks" \
         eval '[ "${w1:-0}" -gt 0 ] && [ "${w1:-0}" -lt 100 ]'
@@ -56,21 +71,22 @@ end_to_end() { # NAME REGISTRY BINDIR
     for p in "${PIDS[@]}"; do stop "$p"; done
     PIDS=()
 }
-end_to_end "kvstore registry, gcc builds" kvstore "$BIN"
-end_to_end "memcached registry, musl builds" memcached "$ROOT/build/musl/bin"
+end_to_end "kvstore registry, gcc builds, 2 storages" kvstore "$BIN" 2
+end_to_end "memcached registry, musl builds" memcached "$ROOT/build/musl/bin" 1
 
 # ---- master's API and bad input (ASan + UBSan build of master) -----------------
 SBIN=$BIN
 WORKER_PIDS=()
 rm -rf "$WORK/taskdb" "$WORK/storage"
+unset TDB_PORT ST_PORT
 start_registry kvstore
 start_taskdb
 start_storage
-M_PORT=$(free_port)
-start master-asan "$TBIN/master-asan" --listen "127.0.0.1:$M_PORT" --registry "127.0.0.1:$REG_PORT" \
-    --max-image 300000 --ttl 3
-M_PID=$LAST_PID
-wait_port "$M_PORT" && wait_for 10 master_sees_peers || fail "api: start" "master-asan: $(tail -3 "$WORK/master-asan.log")"
+serve master-asan M_PORT "" "$TBIN/master-asan" --listen "127.0.0.1:@PORT@" \
+    --registry "127.0.0.1:$REG_PORT" --max-image 300000 --ttl 3
+M_PID=$SERVE_PID
+MLOG=$WORK/master-asan.$M_PORT.log
+wait_for 10 master_sees_peers || fail "api: start" "master-asan: $(tail -3 "$MLOG" | tr '\n' ' ')"
 M=http://127.0.0.1:$M_PORT
 # req METHOD PATH [CURL ARGS...]: "STATUS BODY"
 req() {
@@ -158,8 +174,8 @@ check "api: no result for a failed task" "got: $r" eval '[[ "$r" == "409 "*faile
 check "api: master survived" "master-asan died" alive "$M_PID"
 stop "${WORKER_PIDS[0]}"
 stop "$M_PID"
-if grep -q 'AddressSanitizer\|runtime error' "$WORK/master-asan.log"; then
-    fail "api: sanitizers" "$(grep -m1 'AddressSanitizer\|runtime error' "$WORK/master-asan.log")"
+if grep -q 'AddressSanitizer\|runtime error' "$MLOG"; then
+    fail "api: sanitizers" "$(grep -m1 'AddressSanitizer\|runtime error' "$MLOG")"
 else
     pass "api: sanitizers"
 fi
@@ -211,8 +227,8 @@ r=$(curl -s -m 10 -w ' %{http_code}' "$GW/task/1")
 check "gateway: no replica left is a JSON 50x" "got: $r" eval '[[ "$r" == *'"'"'"error":'"'"'*" 50"[234] ]]'
 check "gateway: survived" "gateway died" alive "$GW_PID"
 stop "$GW_PID"
-if grep -q 'AddressSanitizer\|runtime error' "$WORK/gateway.log"; then
-    fail "gateway: sanitizers" "$(grep -m1 'AddressSanitizer\|runtime error' "$WORK/gateway.log")"
+if grep -q 'AddressSanitizer\|runtime error' "$WORK/gateway.$GW_PORT.log"; then
+    fail "gateway: sanitizers" "$(grep -m1 'AddressSanitizer\|runtime error' "$WORK/gateway.$GW_PORT.log")"
 else
     pass "gateway: sanitizers"
 fi

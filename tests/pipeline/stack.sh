@@ -8,58 +8,82 @@ SBIN=${SBIN:-$BIN}   # which build of the services: build/bin or build/musl/bin
 LEASE=${LEASE:-20}
 WORKER_PIDS=()
 
-# start_registry kvstore|memcached
-start_registry() {
-    REG_PORT=$(free_port)
-    if [ "$1" = memcached ]; then
-        start memcached memcached -u root -U 0 -t 1 -l 127.0.0.1 -p "$REG_PORT"
-    else
-        start kvstore "$SBIN/kvstore" --listen "127.0.0.1:$REG_PORT"
-    fi
-    REG_PID=$LAST_PID
-    wait_port "$REG_PORT"
+# wait_listening PORT PID: until PID itself listens on 127.0.0.1:PORT (5 s at
+# most); fails at once if PID died (its port was taken meanwhile, say).
+wait_listening() {
+    for _ in $(seq 100); do
+        ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2," && return 0
+        alive "$2" || return 1
+        sleep 0.05
+    done
+    return 1
 }
 
+# serve NAME VAR PORT CMD...: starts CMD, in which @PORT@ stands for the port,
+# and waits until it listens; sets VAR to the port and SERVE_PID. PORT "" picks
+# a free one, and another if that one was taken before CMD could bind it (free
+# ports are only free when asked); a given PORT (a restart) is kept.
+serve() {
+    local name=$1 var=$2 fixed=$3 try port a args
+    shift 3
+    for try in 1 2 3 4; do
+        port=${fixed:-$(free_port)}
+        args=()
+        for a in "$@"; do args+=("${a//@PORT@/$port}"); done
+        start "$name.$port" "${args[@]}"
+        SERVE_PID=$LAST_PID
+        if wait_listening "$port" "$SERVE_PID"; then
+            printf -v "$var" %s "$port"
+            return 0
+        fi
+        echo "serve: $name did not listen on $port: $(tail -1 "$WORK/$name.$port.log")" >&2
+        stop "$SERVE_PID" KILL
+        [ -z "$fixed" ] || sleep 0.5
+    done
+    return 1
+}
+
+# start_registry kvstore|memcached
+start_registry() {
+    if [ "$1" = memcached ]; then
+        serve memcached REG_PORT "" memcached -u root -U 0 -t 1 -l 127.0.0.1 -p @PORT@
+    else
+        serve kvstore REG_PORT "" "$SBIN/kvstore" --listen "127.0.0.1:@PORT@"
+    fi
+    REG_PID=$SERVE_PID
+}
+
+# start_taskdb [FLAGS...]: a restart keeps TDB_PORT (unset it for a new one)
 start_taskdb() {
-    TDB_PORT=${TDB_PORT:-$(free_port)}
-    start "taskdb.$RANDOM" "$SBIN/taskdb" --listen "127.0.0.1:$TDB_PORT" \
+    serve taskdb TDB_PORT "${TDB_PORT:-}" "$SBIN/taskdb" --listen "127.0.0.1:@PORT@" \
         --registry "127.0.0.1:$REG_PORT" --data "$WORK/taskdb" --lease "$LEASE" --ttl 3 "$@"
-    TDB_PID=$LAST_PID
-    wait_port "$TDB_PORT"
+    TDB_PID=$SERVE_PID
 }
 
 start_storage() {
-    ST_PORT=${ST_PORT:-$(free_port)}
-    start "storage.$RANDOM" "$SBIN/storage" --listen "127.0.0.1:$ST_PORT" \
+    serve storage ST_PORT "${ST_PORT:-}" "$SBIN/storage" --listen "127.0.0.1:@PORT@" \
         --registry "127.0.0.1:$REG_PORT" --data "$WORK/storage" --ttl 3 "$@"
-    ST_PID=$LAST_PID
-    wait_port "$ST_PORT"
+    ST_PID=$SERVE_PID
 }
 
-# start_master [PORT]: sets M_PORT and M_PID (the last one started)
+# start_master: sets M_PORT and M_PID (the last one started)
 start_master() {
-    M_PORT=${1:-$(free_port)}
-    start "master.$M_PORT" "$SBIN/master" --listen "127.0.0.1:$M_PORT" \
-        --registry "127.0.0.1:$REG_PORT" --ttl 3
-    M_PID=$LAST_PID
-    wait_port "$M_PORT"
+    serve master M_PORT "" "$SBIN/master" --listen "127.0.0.1:@PORT@" \
+        --registry "127.0.0.1:$REG_PORT" --ttl 3 "$@"
+    M_PID=$SERVE_PID
 }
 
 # start_worker [FLAGS...]: appends to WORKER_PIDS; W_PORT is its /health port
 start_worker() {
-    W_PORT=$(free_port)
-    start "worker.$W_PORT" "$SBIN/worker" --listen "127.0.0.1:$W_PORT" \
+    serve worker W_PORT "" "$SBIN/worker" --listen "127.0.0.1:@PORT@" \
         --registry "127.0.0.1:$REG_PORT" --ttl 3 --poll-ms 100 "$@"
-    WORKER_PIDS+=("$LAST_PID")
-    wait_port "$W_PORT"
+    WORKER_PIDS+=("$SERVE_PID")
 }
 
 start_gateway() {
-    GW_PORT=$(free_port)
-    start gateway "${GATEWAY_BIN:-$SBIN/gateway}" --listen "127.0.0.1:$GW_PORT" --registry "127.0.0.1:$REG_PORT" \
-        --web "$ROOT/web" --ttl 3 "$@"
-    GW_PID=$LAST_PID
-    wait_port "$GW_PORT"
+    serve gateway GW_PORT "" "${GATEWAY_BIN:-$SBIN/gateway}" --listen "127.0.0.1:@PORT@" \
+        --registry "127.0.0.1:$REG_PORT" --web "$ROOT/web" --ttl 3 "$@"
+    GW_PID=$SERVE_PID
     GW=http://127.0.0.1:$GW_PORT
 }
 
