@@ -18,7 +18,7 @@ all: $(ALL)
 setup:
 	@scripts/setup.sh
 
-$(B)/.setup-stamp: scripts/setup.sh
+$(B)/.setup-stamp: scripts/setup.sh $(wildcard scripts/deps/*)
 	@scripts/setup.sh
 	@mkdir -p $(B) && touch $@
 

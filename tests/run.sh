@@ -60,13 +60,19 @@ if [ "$only" != host ] && [ ${#kvm_suites[@]} -gt 0 ]; then
             for s in "${kvm_suites[@]}"; do run_suite "$s"; done
         fi
     else
+        # One lab per suite, each under its own time limit, so that a lab that
+        # stops making progress costs one suite, not the run.
         echo "== /dev/kvm is missing here: running the KVM suites inside scripts/kvmlab"
-        scripts/kvmlab -- tests/run.sh --only kvm "${kvm_suites[@]}" | tee "$logdir/kvmlab.out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
-        rc=${PIPESTATUS[0]}
-        grep -E '^(PASS|FAIL) ' "$logdir/kvmlab.out" >> "$tally"
-        if [ "$rc" = 125 ] || ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$logdir/kvmlab.out"; then
-            for s in "${kvm_suites[@]}"; do echo "FAIL suite $s: the KVM lab did not run (status $rc)" | tee -a "$tally"; done
-        fi
+        for s in "${kvm_suites[@]}"; do
+            timeout "${UIGNITER_KVMLAB_TIMEOUT:-900}" scripts/kvmlab -- tests/run.sh --only kvm "$s" |
+                tee "$logdir/kvmlab-$s.out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
+            rc=${PIPESTATUS[0]}
+            grep -E '^(PASS|FAIL) ' "$logdir/kvmlab-$s.out" >> "$tally"
+            if [ "$rc" = 125 ] || [ "$rc" = 124 ] ||
+                ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$logdir/kvmlab-$s.out"; then
+                echo "FAIL suite $s: the KVM lab did not finish (status $rc)" | tee -a "$tally"
+            fi
+        done
     fi
 fi
 
