@@ -233,6 +233,10 @@ uint64_t kv_exptime(kv_store *st, int64_t exptime)
         return 1; /* in the past: expired at once */
     if (exptime <= 60 * 60 * 24 * 30)
         return st->now + (uint64_t)exptime * 1000;
+    /* An absolute Unix time. Times beyond what milliseconds in 64 bits can hold
+       are as good as never; clamp them rather than overflow. */
+    if (exptime > INT64_MAX / 2000)
+        exptime = INT64_MAX / 2000;
     int64_t rel = exptime * 1000 - ((int64_t)st->now + st->realtime_offset);
     if (rel <= 0)
         return 1;
