@@ -62,7 +62,8 @@ int image_open(struct vm *vm, const char *path, char **argv0_out)
         fd = pack_elf(path);
         if (fd < 0)
             return -1;
-        *argv0_out = (char *)path;
+        if (argv0_out)
+            *argv0_out = (char *)path;
     } else if (n != 8 || memcmp(magic, UIMG_MAGIC, 8) != 0) {
         eprintf("uvmm: %s: neither an image (uigniterctl build) nor an ELF executable\n",
                 path);

@@ -74,6 +74,8 @@ static void usage(FILE *f)
           "  --kernel PATH   library OS to boot (default: uk.elf next to bin/)\n"
           "  --env K=V       add to the program's environment (repeatable)\n"
           "  --verbose       boot-time breakdown and diagnostics on stderr\n"
+          "  --wait-fd FD    warm pool: prepare the VM, write \"ready\" to FD, then read\n"
+          "                  the image, arguments and environment from FD (docs/uvmm.md)\n"
           "  ARG...          replace the image's default arguments\n"
           "\n"
           "Exit status: the program's own; 128+N when it was killed by signal N\n"
@@ -133,6 +135,7 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
     int i;
     cfg->mem_mib = 128;
     cfg->env = env;
+    cfg->wait_fd = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || strcmp(a, "-") == 0)
@@ -153,6 +156,13 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
             cfg->mem_mib = parse_mib(option_value(&i, argc, argv));
         } else if (option_is(a, "--kernel")) {
             cfg->kernel = option_value(&i, argc, argv);
+        } else if (option_is(a, "--wait-fd")) {
+            const char *v = option_value(&i, argc, argv);
+            char *end;
+            long fd = strtol(v, &end, 10);
+            if (*end || end == v || fd < 0 || fd > 65535)
+                vm_fatal("--wait-fd %s: want a file descriptor number", v);
+            cfg->wait_fd = fd;
         } else if (option_is(a, "--env")) {
             const char *kv = option_value(&i, argc, argv);
             if (!strchr(kv, '=') || kv[0] == '=')
@@ -164,6 +174,13 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
             vm_fatal("unknown option %s (see uvmm --help)", a);
         }
     }
+    if (!cfg->kernel)
+        cfg->kernel = default_kernel();
+    if (cfg->wait_fd >= 0) {
+        if (i < argc)
+            vm_fatal("--wait-fd takes the image from the request, not the command line");
+        return;
+    }
     if (i >= argc) {
         usage(stderr);
         exit(125);
@@ -174,8 +191,6 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
     cfg->args = argv + i;
     cfg->nargs = argc - i;
     cfg->args_given = cfg->nargs > 0 || strcmp(argv[i - 1], "--") == 0;
-    if (!cfg->kernel)
-        cfg->kernel = default_kernel();
 }
 
 /* Copies NUL-terminated strings into the boot page after the boot info. */
@@ -192,6 +207,66 @@ static uint64_t boot_strings(struct vm *vm, uint64_t *cursor, char *const *strs,
     return start;
 }
 
+/* Everything that does not depend on the program: the VM, RAM, uk.elf, devices and
+ * the vCPU. A pooled uvmm does this ahead of time and then waits for a request. */
+static int prepare(struct vm *vm, struct uvmm_config *cfg)
+{
+    vm->cfg = cfg;
+    vm->mem_size = cfg->mem_mib << 20;
+    if (kvm_open_vm(vm) < 0)
+        return -1;
+    trace_mark("create VM");
+    if (kvm_setup_memory(vm) < 0)
+        return -1;
+    trace_mark("guest RAM");
+    if (kernel_load(vm, cfg->kernel) < 0)
+        return -1;
+    trace_mark("load uk.elf");
+    struct uh_bootinfo *bi = (struct uh_bootinfo *)(vm->mem + UH_BOOTINFO_GPA);
+    for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
+        if (modules[m]->setup && modules[m]->setup(vm, bi) < 0)
+            return -1;
+    }
+    if (kvm_setup_vcpu(vm, vm->kernel_entry, UH_BOOTINFO_GPA) < 0)
+        return -1;
+    trace_mark("vCPU");
+    return 0;
+}
+
+/* The program's part: its image, arguments and environment, then run. */
+__attribute__((noreturn)) static void launch(struct vm *vm, struct uvmm_config *cfg)
+{
+    char *argv0 = cfg->argv0;
+    if (image_open(vm, cfg->image, argv0 ? NULL : &argv0) < 0)
+        exit(125);
+    trace_mark("map image");
+    struct uh_bootinfo *bi = (struct uh_bootinfo *)(vm->mem + UH_BOOTINFO_GPA);
+    bi->magic = UH_BOOT_MAGIC;
+    bi->version = UH_BOOT_VERSION;
+    bi->flags = (cfg->verbose ? UH_BOOT_VERBOSE : 0) | (cfg->args_given ? UH_BOOT_ARGS : 0);
+    bi->mem_size = vm->mem_size;
+    bi->kernel_end = vm->kernel_end;
+    bi->image = gpa_make(vm->image_gpa);
+    bi->image_size = vm->image_size;
+    bi->tsc_khz = vm->tsc_khz;
+    uint64_t cursor = UH_BOOTINFO_GPA + sizeof *bi;
+    bi->argv = gpa_make(boot_strings(vm, &cursor, cfg->args, cfg->nargs));
+    bi->argc = cfg->nargs;
+    bi->envp = gpa_make(boot_strings(vm, &cursor, (char *const *)cfg->env, cfg->nenv));
+    bi->envc = cfg->nenv;
+    if (argv0)
+        bi->argv0 = gpa_make(boot_strings(vm, &cursor, &argv0, 1));
+    kvm_build_page_tables(vm, bi);
+    for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
+        if (modules[m]->launch && modules[m]->launch(vm, bi) < 0)
+            exit(125);
+    }
+    if (seccomp_install() < 0)
+        exit(125);
+    trace_mark("seccomp");
+    kvm_run_loop(vm);
+}
+
 int main(int argc, char **argv)
 {
     static struct uvmm_config cfg;
@@ -199,49 +274,13 @@ int main(int argc, char **argv)
     trace_mark("start");
     parse_args(&cfg, argc, argv);
     uvmm_verbose = cfg.verbose;
-    vm.cfg = &cfg;
-    vm.mem_size = cfg.mem_mib << 20;
-
-    if (kvm_open_vm(&vm) < 0)
+    if (prepare(&vm, &cfg) < 0)
         return 125;
-    trace_mark("create VM");
-    if (kvm_setup_memory(&vm) < 0)
-        return 125;
-    char *argv0 = NULL;
-    if (image_open(&vm, cfg.image, &argv0) < 0)
-        return 125;
-    trace_mark("RAM and image");
-    if (kernel_load(&vm, cfg.kernel) < 0)
-        return 125;
-    trace_mark("load uk.elf");
-
-    struct uh_bootinfo *bi = (struct uh_bootinfo *)(vm.mem + UH_BOOTINFO_GPA);
-    bi->magic = UH_BOOT_MAGIC;
-    bi->version = UH_BOOT_VERSION;
-    bi->flags = (cfg.verbose ? UH_BOOT_VERBOSE : 0) | (cfg.args_given ? UH_BOOT_ARGS : 0);
-    bi->mem_size = vm.mem_size;
-    bi->kernel_end = vm.kernel_end;
-    bi->image = gpa_make(vm.image_gpa);
-    bi->image_size = vm.image_size;
-    uint64_t cursor = UH_BOOTINFO_GPA + sizeof *bi;
-    bi->argv = gpa_make(boot_strings(&vm, &cursor, cfg.args, cfg.nargs));
-    bi->argc = cfg.nargs;
-    bi->envp = gpa_make(boot_strings(&vm, &cursor, (char *const *)cfg.env, cfg.nenv));
-    bi->envc = cfg.nenv;
-    if (argv0)
-        bi->argv0 = gpa_make(boot_strings(&vm, &cursor, &argv0, 1));
-    kvm_build_page_tables(&vm, bi);
-
-    for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++) {
-        if (modules[m]->setup && modules[m]->setup(&vm, bi) < 0)
-            return 125;
+    if (cfg.wait_fd >= 0) {
+        if (pool_wait(&cfg) < 0)
+            return 0; /* the pool let us go without a program */
+        uvmm_verbose = cfg.verbose;
+        trace_mark("request");
     }
-    if (kvm_setup_vcpu(&vm, vm.kernel_entry, UH_BOOTINFO_GPA) < 0)
-        return 125;
-    bi->tsc_khz = vm.tsc_khz;
-    trace_mark("vCPU");
-    if (seccomp_install() < 0)
-        return 125;
-    trace_mark("seccomp");
-    kvm_run_loop(&vm);
+    launch(&vm, &cfg);
 }

@@ -118,6 +118,16 @@ static void hc_seek(struct vm *vm, uh_gpa_t arg)
 
 static int console_setup(struct vm *vm, struct uh_bootinfo *bi)
 {
+    (void)vm, (void)bi;
+    hypercall_register(UH_WRITE, hc_write);
+    hypercall_register(UH_READ, hc_read);
+    hypercall_register(UH_SEEK, hc_seek);
+    return 0;
+}
+
+/* At launch, since a pool request may have brought new stdio fds. */
+static int console_launch(struct vm *vm, struct uh_bootinfo *bi)
+{
     (void)vm;
     for (int fd = 0; fd < 3; fd++) {
         struct stat st;
@@ -132,12 +142,10 @@ static int console_setup(struct vm *vm, struct uh_bootinfo *bi)
             bi->stdio[fd].mode |= UH_STDIO_TTY;
         }
     }
-    hypercall_register(UH_WRITE, hc_write);
-    hypercall_register(UH_READ, hc_read);
-    hypercall_register(UH_SEEK, hc_seek);
     if (stdio_mode[0])
         poll_register(0, UH_READY_STDIN);
     return 0;
 }
 
-const struct uvmm_module mod_console = {.name = "console", .setup = console_setup};
+const struct uvmm_module mod_console = {
+    .name = "console", .setup = console_setup, .launch = console_launch};

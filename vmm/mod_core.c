@@ -176,10 +176,16 @@ static int core_setup(struct vm *vm, struct uh_bootinfo *bi)
         eprintf("uvmm: getrandom: %s\n", strerror(errno));
         return -1;
     }
-    bi->boot_mono_ns = clock_ns(CLOCK_MONOTONIC);
-    bi->boot_real_ns = clock_ns(CLOCK_REALTIME);
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the guest's EPIPE, not our death */
     return 0;
 }
 
-const struct uvmm_module mod_core = {.name = "core", .setup = core_setup};
+static int core_launch(struct vm *vm, struct uh_bootinfo *bi)
+{
+    (void)vm;
+    bi->boot_mono_ns = clock_ns(CLOCK_MONOTONIC);
+    bi->boot_real_ns = clock_ns(CLOCK_REALTIME);
+    return 0;
+}
+
+const struct uvmm_module mod_core = {.name = "core", .setup = core_setup, .launch = core_launch};

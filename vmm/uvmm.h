@@ -28,6 +28,8 @@ struct uvmm_config {
     int nargs;
     bool args_given;
     bool verbose;
+    char *argv0;             /* argv[0] override (pool requests) */
+    int wait_fd;             /* --wait-fd: pool mode, -1 otherwise */
 };
 
 struct vm {
@@ -73,7 +75,8 @@ static inline uh_gpa_t gpa_make(uint64_t v)
 typedef void (*hypercall_fn)(struct vm *vm, uh_gpa_t arg);
 struct uvmm_module {
     const char *name;
-    int (*setup)(struct vm *vm, struct uh_bootinfo *bi); /* before boot; -1 ends uvmm */
+    int (*setup)(struct vm *vm, struct uh_bootinfo *bi);  /* ahead of time; -1 ends uvmm */
+    int (*launch)(struct vm *vm, struct uh_bootinfo *bi); /* just before the first run */
 };
 void hypercall_register(unsigned nr, hypercall_fn fn);
 void poll_register(int fd, uint32_t ready_bit);
@@ -98,5 +101,8 @@ int kernel_load(struct vm *vm, const char *path);
 int kernel_load_fd(struct vm *vm, int fd, const char *path);
 int image_open(struct vm *vm, const char *path, char **argv0_out);
 int seccomp_install(void);
+/* Pool mode (pool.c): announce readiness on cfg->wait_fd, read the request into cfg;
+ * -1 when the pool closed the fd instead. */
+int pool_wait(struct uvmm_config *cfg);
 
 #endif
