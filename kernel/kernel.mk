@@ -10,6 +10,25 @@ KERNEL_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-pie -fno-pic -mcmod
     -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns -Iinclude -Ikernel -Ikernel/lib \
     -Ikernel/fs -I$(B)/gen/kernel
 
+# lwIP 2.1.3 from Debian's source package (make setup fetches it into build/deps/lwip),
+# built with the kernel's flags; its own warnings are not ours to fix.
+LWIP_DIR := $(B)/deps/lwip/src
+LWIP_SRCS := $(addprefix core/,init.c def.c inet_chksum.c ip.c mem.c memp.c netif.c pbuf.c \
+    tcp.c tcp_in.c tcp_out.c timeouts.c udp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c \
+    ipv4/ip4_addr.c ipv4/ip4_frag.c) netif/ethernet.c
+LWIP_OBJS := $(LWIP_SRCS:%.c=$(B)/obj/kernel/lwip/%.o)
+LWIP_CFLAGS := -Ikernel/net/lwip -Ikernel/net/compat -I$(LWIP_DIR)/include
+KERNEL_OBJS += $(LWIP_OBJS)
+
+$(B)/obj/kernel/kernel/net/%.o: KERNEL_CFLAGS += $(LWIP_CFLAGS)
+
+$(B)/obj/kernel/lwip/%.o: $(LWIP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Werror -Wextra,$(KERNEL_CFLAGS)) -w $(LWIP_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LWIP_DIR)/%.c:
+	@echo "lwIP sources are missing in $(B)/deps/lwip: run make setup" >&2; exit 1
+
 ALL += $(B)/uk.elf
 
 $(B)/gen/kernel/syscall_names.h: /usr/include/x86_64-linux-gnu/asm/unistd_64.h

@@ -6,6 +6,7 @@
 #include "fs/vfs.h"
 #include "sys/proc.h"
 #include "sys/time.h"
+#include "net/net.h"
 
 #define KSTACK_SIZE (64 * 1024)
 
@@ -44,5 +45,6 @@ void kmain(uint64_t bootinfo_pa)
         panic("cannot mount /dev");
     devfs_set_mount(dev);
     console_init(bi);
+    net_init(bi);
     exec_start(bi);
 }

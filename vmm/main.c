@@ -23,7 +23,7 @@
 
 bool uvmm_verbose;
 
-static const struct uvmm_module *const modules[] = {&mod_core, &mod_console};
+static const struct uvmm_module *const modules[] = {&mod_core, &mod_console, &mod_net};
 
 void eprintf(const char *fmt, ...)
 {
@@ -64,7 +64,8 @@ void vm_log(const char *fmt, ...)
 static void usage(FILE *f)
 {
     fputs("usage: uvmm [--mem MIB] [--kernel PATH] [--env K=V]... [--verbose]\n"
-          "            IMAGE_OR_STATIC_ELF [-- ARG...]\n"
+          "            [--net TAP | --net-fd FD] [--mac MAC] [--ip ADDR/PREFIX]\n"
+          "            [--gw ADDR] [--dns ADDR] IMAGE_OR_STATIC_ELF [-- ARG...]\n"
           "\n"
           "Runs one unikernel microVM on /dev/kvm: the program in IMAGE (built with\n"
           "`uigniterctl build`) or a bare static x86-64 ELF, on the uk.elf library OS.\n"
@@ -74,6 +75,11 @@ static void usage(FILE *f)
           "  --kernel PATH   library OS to boot (default: uk.elf next to bin/)\n"
           "  --env K=V       add to the program's environment (repeatable)\n"
           "  --verbose       boot-time breakdown and diagnostics on stderr\n"
+          "  --net TAP       attach the guest's network interface to tap device TAP\n"
+          "  --net-fd FD     ... or to the already attached tap on inherited fd FD\n"
+          "  --mac MAC       the interface's MAC (default: random, locally administered)\n"
+          "  --ip ADDR/PFX   the guest's IPv4 address (no address: no IPv4)\n"
+          "  --gw ADDR       default gateway; --dns ADDR: name server for the guest\n"
           "  --wait-fd FD    warm pool: prepare the VM, write \"ready\" to FD, then read\n"
           "                  the image, arguments and environment from FD (docs/uvmm.md)\n"
           "  ARG...          replace the image's default arguments\n"
@@ -136,6 +142,7 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
     cfg->mem_mib = 128;
     cfg->env = env;
     cfg->wait_fd = -1;
+    cfg->net_fd = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || strcmp(a, "-") == 0)
@@ -163,6 +170,23 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
             if (*end || end == v || fd < 0 || fd > 65535)
                 vm_fatal("--wait-fd %s: want a file descriptor number", v);
             cfg->wait_fd = fd;
+        } else if (option_is(a, "--net")) {
+            cfg->net_tap = option_value(&i, argc, argv);
+        } else if (option_is(a, "--net-fd")) {
+            const char *v = option_value(&i, argc, argv);
+            char *end;
+            long fd = strtol(v, &end, 10);
+            if (*end || end == v || fd < 0 || fd > 65535)
+                vm_fatal("--net-fd %s: want a file descriptor number", v);
+            cfg->net_fd = fd;
+        } else if (option_is(a, "--mac")) {
+            cfg->mac = option_value(&i, argc, argv);
+        } else if (option_is(a, "--ip")) {
+            cfg->ip = option_value(&i, argc, argv);
+        } else if (option_is(a, "--gw")) {
+            cfg->gw = option_value(&i, argc, argv);
+        } else if (option_is(a, "--dns")) {
+            cfg->dns = option_value(&i, argc, argv);
         } else if (option_is(a, "--env")) {
             const char *kv = option_value(&i, argc, argv);
             if (!strchr(kv, '=') || kv[0] == '=')
@@ -174,6 +198,8 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
             vm_fatal("unknown option %s (see uvmm --help)", a);
         }
     }
+    if (cfg->net_tap && cfg->net_fd >= 0)
+        vm_fatal("--net and --net-fd exclude each other");
     if (!cfg->kernel)
         cfg->kernel = default_kernel();
     if (cfg->wait_fd >= 0) {

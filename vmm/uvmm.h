@@ -30,6 +30,9 @@ struct uvmm_config {
     bool verbose;
     char *argv0;             /* argv[0] override (pool requests) */
     int wait_fd;             /* --wait-fd: pool mode, -1 otherwise */
+    const char *net_tap;     /* --net TAP */
+    int net_fd;              /* --net-fd FD, -1 otherwise */
+    const char *mac, *ip, *gw, *dns;
 };
 
 struct vm {
@@ -88,7 +91,7 @@ int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64
 /* Copies a guest string of at most max bytes into buf as one printable line. */
 void guest_text(struct vm *vm, uh_gpa_t gpa, uint64_t len, char *buf, size_t max);
 
-extern const struct uvmm_module mod_core, mod_console;
+extern const struct uvmm_module mod_core, mod_console, mod_net;
 
 /* Boot stages (kvm_x86_64.c, elf_kernel.c, image.c). */
 int kvm_open_vm(struct vm *vm);

@@ -126,6 +126,37 @@ struct uh_mark {
     uint64_t guest_tsc; /* guest TSC when the mark was taken */
 };
 
+/* Network device: one Ethernet interface backed by a host tap.
+ * UH_NET_INFO fills struct uh_net_info (present == 0 when uvmm has no --net).
+ * UH_NET_SEND and UH_NET_RECV move batches of frames through struct uh_net_batch:
+ * `slots` is an array of n guest-physical addresses of UH_NET_SLOT-byte buffers,
+ * `lens` n uint16_t frame lengths. SEND transmits lens[i] bytes of slot i for
+ * i < n (a frame the host cannot take now is dropped, as a NIC would); RECV fills
+ * slots with the frames waiting on the tap, up to n, and sets `ret` to their number:
+ * ret == n means more may be waiting. Frames are Ethernet without FCS. */
+enum uh_net_call {
+    UH_NET_INFO = UH_NET_BASE + 0,
+    UH_NET_SEND = UH_NET_BASE + 1,
+    UH_NET_RECV = UH_NET_BASE + 2,
+};
+#define UH_NET_SLOT 2048     /* bytes per frame slot; frames are at most 1514 + 4 (VLAN) */
+#define UH_NET_MAX_BATCH 256 /* slots per call */
+struct uh_net_info {
+    uint32_t present;
+    uint16_t mtu;
+    uint8_t mac[6];
+    uint32_t ipv4;    /* network byte order; 0: none given */
+    uint32_t prefix;  /* prefix length of ipv4 */
+    uint32_t gateway; /* network byte order; 0: none */
+    uint32_t dns;     /* network byte order; 0: none */
+};
+struct uh_net_batch {
+    uh_gpa_t slots; /* uh_gpa_t[n] */
+    uh_gpa_t lens;
+    uint32_t n;
+    uint32_t ret; /* out: frames sent or received */
+};
+
 /* Boot information, written by the monitor at UH_BOOTINFO_GPA. */
 #define UH_BOOT_MAGIC 0x544f4f4255494755ULL /* "UGIUBOOT" */
 #define UH_BOOT_VERSION 1

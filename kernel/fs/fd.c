@@ -30,6 +30,8 @@ void file_put(struct file *f)
 {
     if (!f || --f->refs > 0)
         return;
+    if (f->epolls)
+        epoll_forget(f);
     if (f->ops->close)
         f->ops->close(f);
     vn_put(f->vn);

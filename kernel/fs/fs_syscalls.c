@@ -212,6 +212,11 @@ static int64_t do_readv(struct file *f, const struct kiovec *iov, int64_t cnt, u
     int r = check_iov(iov, cnt, true, &total);
     if (r < 0)
         return r;
+    if (f->ops->readv) {
+        if ((f->flags & O_ACCMODE) == O_WRONLY)
+            return -EBADF;
+        return f->ops->readv(f, iov, cnt, pos);
+    }
     int64_t done = 0;
     for (int64_t i = 0; i < cnt; i++) {
         if (iov[i].len == 0)

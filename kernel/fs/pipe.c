@@ -18,6 +18,7 @@ struct pipe {
     uint64_t head, tail; /* bytes written / read so far */
     int readers, writers;
     uint64_t ino;
+    uint64_t gen; /* moves on every read and write: epoll's edge-triggered mode */
 };
 
 static const struct file_ops pipe_read_ops, pipe_write_ops;
@@ -54,6 +55,7 @@ static ssize_t pipe_read(struct file *f, void *buf, size_t len, uint64_t *pos)
         done += chunk;
     }
     p->tail += n;
+    p->gen++;
     return n;
 }
 
@@ -83,6 +85,7 @@ static ssize_t pipe_write(struct file *f, const void *buf, size_t len, uint64_t 
         p->head += chunk;
         done += chunk;
     }
+    p->gen++;
     return done;
 }
 
@@ -105,6 +108,11 @@ static uint32_t pipe_write_poll(struct file *f, uint32_t *wait)
     if (p->readers == 0)
         return POLLERR | POLLOUT;
     return PIPE_SIZE - (p->head - p->tail) >= 4096 ? POLLOUT : 0;
+}
+
+static uint64_t pipe_events_gen(struct file *f)
+{
+    return ((struct pipe *)f->priv)->gen;
 }
 
 static int pipe_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
@@ -138,6 +146,7 @@ static const struct file_ops pipe_read_ops = {
     .poll = pipe_read_poll,
     .ioctl = pipe_ioctl,
     .close = pipe_close_read,
+    .events_gen = pipe_events_gen,
 };
 
 static const struct file_ops pipe_write_ops = {
@@ -145,6 +154,7 @@ static const struct file_ops pipe_write_ops = {
     .poll = pipe_write_poll,
     .ioctl = pipe_ioctl,
     .close = pipe_close_write,
+    .events_gen = pipe_events_gen,
 };
 
 bool file_is_pipe(struct file *f)

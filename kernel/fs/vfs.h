@@ -102,6 +102,12 @@ struct file_ops {
     int (*fsync)(struct file *f);
     void (*close)(struct file *f);
     int64_t (*lseek)(struct file *f, int64_t off, int whence); /* instead of the generic one */
+    /* Optional: scatter read in one go (sockets: what is there now, across the iovecs). */
+    ssize_t (*readv)(struct file *f, const struct kiovec *iov, int cnt, uint64_t *pos);
+    /* Optional: a counter that moves whenever new readiness arrives (new data, a
+     * new connection, room to write), for epoll's edge-triggered mode. Files
+     * without one are edge-triggered on changes of their ready events. */
+    uint64_t (*events_gen)(struct file *f);
     bool seekable; /* pread/pwrite allowed; generic lseek (size from the vnode) */
 };
 
@@ -113,6 +119,7 @@ struct file {
     uint64_t pos;
     void *priv;
     char *dirpath; /* directories opened by path: their absolute path (for fchdir) */
+    int epolls;    /* epoll sets watching this file (they forget it when it goes) */
 };
 
 struct vnode_ops {
@@ -197,6 +204,9 @@ struct vnode *tmpfs_new(void);
 int imgfs_init(const struct uh_bootinfo *bi, struct vnode **root, const char **why);
 const struct uimg_view *imgfs_view(void);
 struct file *pipe_new_pair(struct file **wr, uint32_t flags);
+
+/* epoll (epoll.c): a file that goes away leaves every epoll set. */
+void epoll_forget(struct file *f);
 
 /* Blocking helper: wait until poll(f) & events or the deadline; -EAGAIN if non-blocking. */
 int file_wait(struct file *f, uint32_t events);

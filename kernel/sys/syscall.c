@@ -43,6 +43,12 @@ DECL(sys_renameat); DECL(sys_symlinkat); DECL(sys_readlinkat); DECL(sys_fchmodat
 DECL(sys_faccessat); DECL(sys_pselect6); DECL(sys_ppoll); DECL(sys_utimensat);
 DECL(sys_dup3); DECL(sys_pipe2); DECL(sys_preadv); DECL(sys_pwritev); DECL(sys_prlimit64);
 DECL(sys_renameat2); DECL(sys_getrandom); DECL(sys_faccessat2);
+DECL(sys_socket); DECL(sys_socketpair); DECL(sys_bind); DECL(sys_listen); DECL(sys_accept);
+DECL(sys_accept4); DECL(sys_connect); DECL(sys_sendto); DECL(sys_recvfrom); DECL(sys_sendmsg);
+DECL(sys_recvmsg); DECL(sys_sendmmsg); DECL(sys_recvmmsg); DECL(sys_shutdown);
+DECL(sys_getsockname); DECL(sys_getpeername); DECL(sys_setsockopt); DECL(sys_getsockopt);
+DECL(sys_epoll_create); DECL(sys_epoll_create1); DECL(sys_epoll_ctl); DECL(sys_epoll_wait);
+DECL(sys_epoll_pwait); DECL(sys_epoll_pwait2); DECL(sys_eventfd); DECL(sys_eventfd2);
 int64_t sys_rt_sigreturn(struct regs *r);
 
 static const syscall_fn table[] = {
@@ -184,6 +190,32 @@ static const syscall_fn table[] = {
     [__NR_renameat2] = S(sys_renameat2),
     [__NR_getrandom] = S(sys_getrandom),
     [__NR_faccessat2] = S(sys_faccessat2),
+    [__NR_socket] = S(sys_socket),
+    [__NR_socketpair] = S(sys_socketpair),
+    [__NR_bind] = S(sys_bind),
+    [__NR_listen] = S(sys_listen),
+    [__NR_accept] = S(sys_accept),
+    [__NR_accept4] = S(sys_accept4),
+    [__NR_connect] = S(sys_connect),
+    [__NR_sendto] = S(sys_sendto),
+    [__NR_recvfrom] = S(sys_recvfrom),
+    [__NR_sendmsg] = S(sys_sendmsg),
+    [__NR_recvmsg] = S(sys_recvmsg),
+    [__NR_sendmmsg] = S(sys_sendmmsg),
+    [__NR_recvmmsg] = S(sys_recvmmsg),
+    [__NR_shutdown] = S(sys_shutdown),
+    [__NR_getsockname] = S(sys_getsockname),
+    [__NR_getpeername] = S(sys_getpeername),
+    [__NR_setsockopt] = S(sys_setsockopt),
+    [__NR_getsockopt] = S(sys_getsockopt),
+    [__NR_epoll_create] = S(sys_epoll_create),
+    [__NR_epoll_create1] = S(sys_epoll_create1),
+    [__NR_epoll_ctl] = S(sys_epoll_ctl),
+    [__NR_epoll_wait] = S(sys_epoll_wait),
+    [__NR_epoll_pwait] = S(sys_epoll_pwait),
+    [__NR_epoll_pwait2] = S(sys_epoll_pwait2),
+    [__NR_eventfd] = S(sys_eventfd),
+    [__NR_eventfd2] = S(sys_eventfd2),
 };
 
 static uint64_t reported[8]; /* one bit per call number below 512 */

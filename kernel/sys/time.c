@@ -8,6 +8,10 @@
 static uint64_t tsc_base, ns_base, mult; /* ns = ns_base + (tsc - tsc_base) * mult >> 32 */
 static int64_t real_offset;
 static void (*pollers[4])(uint32_t);
+static uint64_t (*deadline_fns[4])(void);
+static void (*before_fns[4])(void);
+static int ndeadline_fns;
+uint32_t kwait_always; /* host events every wait includes (the network's) */
 uint64_t kwait_slept_ns; /* for the process CPU clock: time not spent running */
 static int npollers;
 
@@ -53,9 +57,23 @@ void kwait_register_poller(void (*fn)(uint32_t ready))
         pollers[npollers++] = fn;
 }
 
+void kwait_register_deadline(uint64_t (*next)(void), void (*before)(void))
+{
+    if (ndeadline_fns < (int)ARRAY_SIZE(deadline_fns)) {
+        deadline_fns[ndeadline_fns] = next;
+        before_fns[ndeadline_fns++] = before;
+    }
+}
+
 uint32_t kwait(uint64_t deadline, uint32_t want)
 {
-    struct uh_poll p = {.want = want};
+    for (int i = 0; i < ndeadline_fns; i++) {
+        before_fns[i]();
+        uint64_t d = deadline_fns[i]();
+        if (d < deadline)
+            deadline = d;
+    }
+    struct uh_poll p = {.want = want | kwait_always};
     if (deadline == DEADLINE_NEVER) {
         p.timeout_ns = -1;
     } else {

@@ -24,6 +24,10 @@ uint64_t realtime_ns(void); /* CLOCK_REALTIME */
 uint32_t kwait(uint64_t deadline, uint32_t want);
 /* Devices that must run after every wake-up (the network stack). */
 void kwait_register_poller(void (*fn)(uint32_t ready));
+/* Devices with timers of their own: before each sleep `before` runs (flushing
+ * queued output) and the sleep ends no later than next(). */
+void kwait_register_deadline(uint64_t (*next)(void), void (*before)(void));
+extern uint32_t kwait_always;
 uint64_t deadline_after(uint64_t ns);
 
 #endif

@@ -88,7 +88,7 @@ for uvmm in build/bin/uvmm build/bin/uvmm-asan; do
         wait $watchdog 2>/dev/null
         ms=$(( ($(date +%s%N) - t0) / 1000000 ))
         want=$((128 + $(kill -l $sig)))
-        if [ $st = $want ] && [ $ms -lt 2000 ]; then
+        if [ $st = $want ] && [ $ms -lt 8000 ]; then  # promptly; the 10 s watchdog would give 137
             echo "PASS robustness/$v/spin-SIG$sig"
         else
             echo "FAIL robustness/$v/spin-SIG$sig: status $st (want $want) after ${ms} ms"

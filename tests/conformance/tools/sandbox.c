@@ -4,10 +4,15 @@
  * uvmm, in one process so that the native run costs little: a private mount
  * namespace in which ROOT is bind-mounted read-only (like the image), /tmp is a
  * fresh writable tmpfs, /dev is a read-only tmpfs holding only null, zero and
- * urandom; then chroot(ROOT), cwd /, and execve with exactly the -e variables.
+ * urandom; a private network namespace with only loopback, up (like a guest
+ * without --net); then chroot(ROOT), cwd /, and execve with exactly the -e
+ * variables.
  * ROOT must already contain empty tmp/ and dev/ directories. Exits 125 with a
  * line starting "conformance-setup:" when the view cannot be built. */
 #include <errno.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +46,17 @@ int main(int argc, char **argv)
     char tmp[4096], dev[4096], node[4200];
     snprintf(tmp, sizeof tmp, "%s/tmp", root);
     snprintf(dev, sizeof dev, "%s/dev", root);
-    if (unshare(CLONE_NEWNS) != 0)
+    if (unshare(CLONE_NEWNS | CLONE_NEWNET) != 0)
         return fail("unshare", "");
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+        return fail("loopback", "lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+        return fail("loopback up", "lo");
+    close(s);
     if (mount(0, "/", 0, MS_REC | MS_PRIVATE, 0) != 0)
         return fail("make private", "/");
     if (mount(root, root, 0, MS_BIND, 0) != 0)

@@ -1,0 +1,205 @@
+/*
+ * netdev.c — the guest's Ethernet interface and lwIP's clock.
+ *
+ * Frames travel in batches (UH_NET_SEND / UH_NET_RECV) through slots of one page
+ * half each. Outgoing frames are queued by lwIP's linkoutput and sent when the
+ * queue is full or the kernel is about to leave the network stack (net_flush:
+ * before the vCPU sleeps and at the end of every socket call), so a burst of
+ * segments costs one exit. Incoming frames are drained whenever UH_POLL says the
+ * tap is readable, and when a socket call finds nothing to do and would block.
+ * lwIP's timers run from the same place: kwait() wakes up in time for the next.
+ */
+#include "net.h"
+
+#include "arch/hcall.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+#include "sys/time.h"
+
+#define NSLOTS 64 /* per direction, two per page */
+
+struct ring {
+    uh_gpa_t slots[NSLOTS];
+    uint16_t lens[NSLOTS];
+    uint8_t *buf[NSLOTS];
+    uint32_t n;
+};
+
+static struct uh_net_info info;
+static struct netif nif;
+static struct ring tx, rx;
+static bool up;
+static uint64_t rng_state;
+
+uint32_t net_random(void)
+{
+    /* xorshift64*, seeded from the host's entropy at boot. */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+u32_t sys_now(void)
+{
+    return (u32_t)(now_ns() / 1000000);
+}
+
+static int ring_init(struct ring *r)
+{
+    for (int i = 0; i < NSLOTS; i += 2) {
+        uint64_t pa = page_alloc();
+        if (!pa)
+            return -1;
+        for (int k = 0; k < 2; k++) {
+            r->slots[i + k] = pa + (uint64_t)k * UH_NET_SLOT;
+            r->buf[i + k] = (uint8_t *)PHYS_TO_VIRT(pa) + k * UH_NET_SLOT;
+        }
+    }
+    return 0;
+}
+
+void net_flush(void)
+{
+    if (!up)
+        return;
+    /* Loopback traffic (127.0.0.1 and our own address) first: it may answer. */
+    netif_poll_all();
+    if (tx.n == 0)
+        return;
+    struct uh_net_batch b = {.slots = virt_to_phys(tx.slots), .lens = virt_to_phys(tx.lens),
+                             .n = tx.n};
+    hcall(UH_NET_SEND, &b);
+    tx.n = 0;
+}
+
+static err_t linkoutput(struct netif *n, struct pbuf *p)
+{
+    (void)n;
+    if (p->tot_len > UH_NET_SLOT)
+        return ERR_BUF;
+    if (tx.n == NSLOTS)
+        net_flush();
+    pbuf_copy_partial(p, tx.buf[tx.n], p->tot_len, 0);
+    tx.lens[tx.n++] = p->tot_len;
+    return ERR_OK;
+}
+
+/* Takes every frame waiting on the tap into lwIP; returns how many there were. */
+static int drain_rx(void)
+{
+    int total = 0;
+    for (;;) {
+        struct uh_net_batch b = {.slots = virt_to_phys(rx.slots),
+                                 .lens = virt_to_phys(rx.lens), .n = NSLOTS};
+        hcall(UH_NET_RECV, &b);
+        uint32_t got = MIN(b.ret, (uint32_t)NSLOTS);
+        for (uint32_t i = 0; i < got; i++) {
+            uint16_t len = MIN(rx.lens[i], (uint16_t)UH_NET_SLOT);
+            struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+            if (!p)
+                break; /* out of memory: the frame is dropped, TCP retransmits */
+            pbuf_take(p, rx.buf[i], len);
+            if (nif.input(p, &nif) != ERR_OK)
+                pbuf_free(p);
+        }
+        total += got;
+        if (got < NSLOTS)
+            return total;
+    }
+}
+
+/* After every wake-up of the vCPU: frames in, timers, frames out. */
+static void net_poller(uint32_t ready)
+{
+    if (!up)
+        return;
+    if (ready & UH_READY_NET)
+        drain_rx();
+    sys_check_timeouts();
+    net_flush();
+}
+
+void net_poll_now(void)
+{
+    if (!up)
+        return;
+    drain_rx();
+    sys_check_timeouts();
+    net_flush();
+}
+
+static uint64_t net_next_deadline(void)
+{
+    if (!up)
+        return DEADLINE_NEVER;
+    u32_t ms = sys_timeouts_sleeptime();
+    if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+        return DEADLINE_NEVER;
+    return deadline_after((uint64_t)ms * 1000000);
+}
+
+static err_t nif_init(struct netif *n)
+{
+    n->name[0] = 'e';
+    n->name[1] = 'n';
+    n->mtu = info.mtu;
+    n->hwaddr_len = 6;
+    memcpy(n->hwaddr, info.mac, 6);
+    n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+               NETIF_FLAG_LINK_UP;
+    n->output = etharp_output;
+    n->linkoutput = linkoutput;
+    return ERR_OK;
+}
+
+bool net_present(void)
+{
+    return info.present;
+}
+
+uint32_t net_dns_server(void)
+{
+    return info.dns;
+}
+
+/* lwIP starts with the first socket when there is no device (loopback only), so
+ * programs that never touch the network pay nothing for it. */
+void net_start(void)
+{
+    if (up)
+        return;
+    lwip_init(); /* also brings up the loopback interface, 127.0.0.1 */
+    up = true;
+    kwait_register_poller(net_poller);
+    kwait_register_deadline(net_next_deadline, net_flush);
+    if (!info.present)
+        return;
+    if (ring_init(&tx) < 0 || ring_init(&rx) < 0)
+        panic("out of memory for the network device");
+    ip4_addr_t addr, mask, gw;
+    addr.addr = info.ipv4;
+    uint32_t m = info.ipv4 && info.prefix ? 0xffffffffu << (32 - info.prefix) : 0;
+    mask.addr = lwip_htonl(m);
+    gw.addr = info.gateway;
+    if (!netif_add(&nif, &addr, &mask, &gw, NULL, nif_init, ethernet_input))
+        panic("cannot add the network interface");
+    netif_set_default(&nif);
+    netif_set_up(&nif);
+    netif_set_link_up(&nif);
+    kwait_always |= UH_READY_NET;
+    klog("net: %u.%u.%u.%u/%u mtu %u", info.ipv4 & 0xff, (info.ipv4 >> 8) & 0xff,
+         (info.ipv4 >> 16) & 0xff, info.ipv4 >> 24, info.prefix, info.mtu);
+}
+
+void net_init(const struct uh_bootinfo *bi)
+{
+    memcpy(&rng_state, bi->seed + 8, sizeof rng_state);
+    rng_state |= 1;
+    hcall(UH_NET_INFO, &info);
+    if (info.present)
+        net_start(); /* the interface answers ARP and ping from boot on */
+}
