@@ -68,7 +68,7 @@ void net_flush(void)
         return;
     /* Loopback traffic (127.0.0.1 and our own address) first: it may answer. */
     netif_poll_all();
-    if (tx.n == 0)
+    if (tx.n == 0 || !info.present)
         return;
     struct uh_net_batch b = {.slots = virt_to_phys(tx.slots), .lens = virt_to_phys(tx.lens),
                              .n = tx.n};
@@ -92,6 +92,8 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 static int drain_rx(void)
 {
     int total = 0;
+    if (!info.present)
+        return 0;
     for (;;) {
         struct uh_net_batch b = {.slots = virt_to_phys(rx.slots),
                                  .lens = virt_to_phys(rx.lens), .n = NSLOTS};
@@ -200,6 +202,7 @@ void net_init(const struct uh_bootinfo *bi)
     memcpy(&rng_state, bi->seed + 8, sizeof rng_state);
     rng_state |= 1;
     hcall(UH_NET_INFO, &info);
+    net_etc_files(info.dns);
     if (info.present)
         net_start(); /* the interface answers ARP and ping from boot on */
 }

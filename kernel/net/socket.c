@@ -845,6 +845,14 @@ static uint64_t tcp_copy_out(struct sock *s, const struct kiovec *iov, int cnt, 
     return done;
 }
 
+static int iov_check(const struct kiovec *iov, int cnt, bool write)
+{
+    for (int i = 0; i < cnt; i++)
+        if (iov[i].len && user_check(iov[i].base, iov[i].len, write) < 0)
+            return -EFAULT;
+    return 0;
+}
+
 static uint64_t iov_total(const struct kiovec *iov, int cnt)
 {
     uint64_t t = 0;
@@ -965,6 +973,8 @@ static ssize_t sock_recv(struct file *f, const struct kiovec *iov, int cnt, int 
     struct sock *s = f->priv;
     if (flags & MSG_OOB)
         return -EINVAL;
+    if (iov_check(iov, cnt, true) < 0)
+        return -EFAULT;
     if (s->type == SOCK_DGRAM)
         return udp_recv_iov(f, s, iov, cnt, flags, uaddr, ulen, msg_flags);
     ssize_t n = tcp_recv_iov(f, s, iov, cnt, flags);
@@ -1084,6 +1094,8 @@ static ssize_t udp_send_iov(struct sock *s, const struct kiovec *iov, int cnt, i
     uint64_t total = iov_total(iov, cnt);
     if (total > UDP_MAX_PAYLOAD)
         return -EMSGSIZE;
+    if (iov_check(iov, cnt, false) < 0)
+        return -EFAULT;
     struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)total, PBUF_RAM);
     if (!p)
         return -ENOBUFS;
@@ -1123,6 +1135,8 @@ static ssize_t sock_send(struct file *f, const struct kiovec *iov, int cnt, int 
         return udp_send_iov(s, iov, cnt, flags, uaddr, ulen);
     if (uaddr && s->state != ST_ESTABLISHED)
         return s->state == ST_CLOSE && !s->was_connected ? -EPIPE : -EISCONN;
+    if (iov_check(iov, cnt, false) < 0)
+        return -EFAULT;
     return tcp_send_iov(f, s, iov, cnt, flags);
 }
 
@@ -1320,8 +1334,6 @@ int64_t sys_sendto(int fd, const void *buf, uint64_t len, int flags, const void 
         return r;
     if (len > 0x7ffff000ULL)
         len = 0x7ffff000ULL;
-    if (user_check(buf, len, false) < 0)
-        return -EFAULT;
     struct kiovec v = {(void *)buf, len};
     return sock_send(f, &v, 1, flags, uaddr, alen);
 }
@@ -1334,8 +1346,6 @@ int64_t sys_recvfrom(int fd, void *buf, uint64_t len, int flags, void *uaddr, ui
         return r;
     if (len > 0x7ffff000ULL)
         len = 0x7ffff000ULL;
-    if (user_check(buf, len, true) < 0)
-        return -EFAULT;
     struct kiovec v = {buf, len};
     return sock_recv(f, &v, 1, flags, uaddr, alen, NULL);
 }
@@ -1351,9 +1361,8 @@ static int check_msg_iov(const struct kmsghdr *m, bool write)
         if (m->iov[i].len > 0x7ffff000ULL - total)
             return -EINVAL;
         total += m->iov[i].len;
-        if (m->iov[i].len && user_check(m->iov[i].base, m->iov[i].len, write) < 0)
-            return -EFAULT;
     }
+    (void)write; /* the buffers are checked by sock_send/sock_recv, in Linux's order */
     return 0;
 }
 
@@ -1372,13 +1381,11 @@ static int64_t do_recvmsg(struct file *f, struct kmsghdr *m, int flags)
     if (r < 0)
         return r;
     int mflags = 0;
-    uint32_t nl = m->namelen;
+    /* m was checked writable: its namelen is the user's value-result length. */
     ssize_t n = sock_recv(f, m->iov, (int)m->iovlen, flags, m->name ? m->name : NULL,
-                          m->name ? &nl : NULL, &mflags);
+                          m->name ? &m->namelen : NULL, &mflags);
     if (n < 0)
         return n;
-    if (m->name)
-        m->namelen = nl;
     m->controllen = 0; /* no ancillary data */
     m->flags = mflags;
     return n;

@@ -41,7 +41,7 @@ fail() { echo "FAIL net/$1: $2"; }
 for t in ip ping curl; do
     command -v $t >/dev/null || { fail setup "$t is missing (make setup installs it)"; exit 0; }
 done
-for f in "$uvmm" "$ctl" "$bin/echod" "$bin/netclient" "$httpd"; do
+for f in "$uvmm" "$ctl" "$bin/echod" "$bin/netclient" "$bin/dnsd" "$bin/framefuzz" "$httpd"; do
     [ -x "$f" ] || { fail setup "$f is not built"; exit 0; }
 done
 
@@ -153,6 +153,22 @@ same after-rst "$bin/netclient" echo @ADDR@ 7 5000
 same many-500 "$bin/netclient" many @ADDR@ 7 500
 same bulk-256MiB "$bin/netclient" bulk @ADDR@ 7 ${UIGNITER_NET_BULK_MIB:-256}
 
+# ---- malformed frames: the guest survives and still serves -----------------------------
+mac=$(ip -n $h neigh show 10.77.0.10 | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}')
+if [ -z "$mac" ]; then
+    fail frame-fuzz "no ARP entry for the VM on the host side"
+else
+    hc "$bin/framefuzz" h0 "$mac" 10.77.0.10 10.77.0.1 ${UIGNITER_NET_FUZZ_FRAMES:-20000} \
+        >"$work/fuzz.out" 2>&1
+    if ! kill -0 "$pid_a" 2>/dev/null; then
+        fail frame-fuzz "the VM died: $(tail -2 "$work/a.err")"
+    elif ! hc timeout 60 "$bin/netclient" echo 10.77.0.10 7 1000 100000 >"$work/fuzz2.out" 2>&1; then
+        fail frame-fuzz "the VM no longer echoes: $(cat "$work/fuzz2.out" | head -2)"
+    else
+        pass frame-fuzz
+    fi
+fi
+
 # ---- VM to VM across the bridge ------------------------------------------------------
 ip netns exec $sw timeout 120 "$uvmm" --mem 64 --net t1 --ip 10.77.0.11/24 \
     "$work/netclient.img" -- echo 10.77.0.10 7 1 100000 >"$work/b.out" 2>"$work/b.err"
@@ -162,6 +178,27 @@ if [ $st = 0 ] && grep -q 'echo 100000 ok' "$work/b.out"; then
 else
     fail vm-to-vm "status $st: $(cat "$work/b.out" "$work/b.err" | head -3 | tr '\n' ' ')"
 fi
+
+# ---- name resolution: /etc/hosts from the image, DNS over UDP to --dns --------------
+hc "$bin/dnsd" 10.77.0.99 >"$work/dnsd.out" 2>"$work/dnsd.err" &
+pids+=($!)
+printf '10.9.8.7\thosted.test\n127.0.0.1\tlocalhost\n' >"$work/hosts"
+"$ctl" build -o "$work/resolve-hosts.img" "$bin/netclient" "$work/hosts:/etc/hosts" \
+    >"$work/build.err" 2>&1 || fail resolve "cannot build the image: $(head -1 "$work/build.err")"
+resolve() { # NAME IMAGE WANT...
+    local name=$1 img=$2
+    shift 2
+    ip netns exec $sw timeout 60 "$uvmm" --mem 32 --net t1 --ip 10.77.0.11/24 --dns 10.77.0.1 \
+        "$img" -- resolve "$name" - >"$work/resolve.out" 2>"$work/resolve.err"
+    local got
+    got=$(cat "$work/resolve.out")
+    if [ "$got" = "$*" ]; then pass "resolve-$name"; else fail "resolve-$name" "got '$got' want '$*'"; fi
+}
+for _ in $(seq 50); do grep -q ready "$work/dnsd.out" && break; sleep 0.1; done
+resolve hosted.test "$work/resolve-hosts.img" "resolve hosted.test: 10.9.8.7"
+resolve svc.test "$work/netclient.img" "resolve svc.test: 10.77.0.99"
+resolve missing.test "$work/netclient.img" "resolve missing.test: Name does not resolve"
+resolve localhost "$work/netclient.img" "resolve localhost: 127.0.0.1"
 
 # ---- HTTP/1.1 keep-alive from the image's files ---------------------------------------
 kill "$pid_a" 2>/dev/null

@@ -11,12 +11,14 @@
  *   netclient udp HOST PORT N               N datagrams of growing size, echoed
  *   netclient refused HOST PORT             connect to a closed port: the errno
  *   netclient rst HOST PORT                 the peer closes with unread data
+ *   netclient resolve NAME -                getaddrinfo(NAME): the IPv4 addresses
  *
  * Exit status 0 when everything matched.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -109,6 +111,21 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
+    if (!strcmp(mode, "resolve")) {
+        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+        int r = getaddrinfo(argv[2], NULL, &hints, &res);
+        if (r != 0) {
+            printf("resolve %s: %s\n", argv[2], gai_strerror(r));
+            return 1;
+        }
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            char b[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, b, sizeof b);
+            printf("resolve %s: %s\n", argv[2], b);
+        }
+        freeaddrinfo(res);
+        return 0;
+    }
     addr.sin_family = AF_INET;
     addr.sin_port = htons(atoi(argv[3]));
     if (inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1) {
