@@ -92,6 +92,8 @@ static void hc_exit(struct vm *vm, uh_gpa_t arg)
 static void hc_poll(struct vm *vm, uh_gpa_t arg)
 {
     struct uh_poll *p = gpa_ptr(vm, arg, sizeof *p);
+    if (p->net_tx.v)
+        net_send_batch(vm, p->net_tx);
     struct pollfd fds[MAX_POLL_FDS];
     uint32_t bits[MAX_POLL_FDS];
     int n = 0;
@@ -119,6 +121,8 @@ static void hc_poll(struct vm *vm, uh_gpa_t arg)
     }
     p->ready = ready;
     p->signo = 0;
+    if (p->net_rx.v)
+        net_recv_batch(vm, p->net_rx, ready & UH_READY_NET);
     p->mono_ns = clock_ns(CLOCK_MONOTONIC);
 }
 

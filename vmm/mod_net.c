@@ -213,7 +213,7 @@ static struct uh_net_batch *batch_check(struct vm *vm, uh_gpa_t arg, const uh_gp
     return b;
 }
 
-static void hc_net_send(struct vm *vm, uh_gpa_t arg)
+void net_send_batch(struct vm *vm, uh_gpa_t arg)
 {
     const uh_gpa_t *slots;
     uint16_t *lens;
@@ -241,12 +241,12 @@ static void hc_net_send(struct vm *vm, uh_gpa_t arg)
     b->ret = sent;
 }
 
-static void hc_net_recv(struct vm *vm, uh_gpa_t arg)
+void net_recv_batch(struct vm *vm, uh_gpa_t arg, bool readable)
 {
     const uh_gpa_t *slots;
     uint16_t *lens;
     struct uh_net_batch *b = batch_check(vm, arg, &slots, &lens, true);
-    uint32_t n = b->n, got = 0;
+    uint32_t n = readable ? b->n : 0, got = 0;
     uint8_t *slot = NULL;
     while (got < n) {
         if (!slot)
@@ -263,6 +263,16 @@ static void hc_net_recv(struct vm *vm, uh_gpa_t arg)
     }
     net.rx_frames += got;
     b->ret = got;
+}
+
+static void hc_net_send(struct vm *vm, uh_gpa_t arg)
+{
+    net_send_batch(vm, arg);
+}
+
+static void hc_net_recv(struct vm *vm, uh_gpa_t arg)
+{
+    net_recv_batch(vm, arg, true);
 }
 
 const struct uvmm_module mod_net = {.name = "net", .setup = net_setup};

@@ -92,6 +92,9 @@ int guest_iovec(struct vm *vm, const struct uh_io *io, struct iovec *iov, uint64
 void guest_text(struct vm *vm, uh_gpa_t gpa, uint64_t len, char *buf, size_t max);
 
 extern const struct uvmm_module mod_core, mod_console, mod_net;
+/* The network device's batches, also reachable through UH_POLL (mod_net.c). */
+void net_send_batch(struct vm *vm, uh_gpa_t batch);
+void net_recv_batch(struct vm *vm, uh_gpa_t batch, bool readable);
 
 /* Boot stages (kvm_x86_64.c, elf_kernel.c, image.c). */
 int kvm_open_vm(struct vm *vm);

@@ -100,6 +100,12 @@ struct uh_poll {
     uint64_t mono_ns; /* out: host CLOCK_MONOTONIC when the call returned */
     uint32_t signo;  /* out: the host signal behind UH_READY_SIGNAL */
     uint32_t pad;
+    /* Optional, so that one exit does a whole wait cycle of the network device:
+     * net_tx (a struct uh_net_batch, or 0) is sent before sleeping, as UH_NET_SEND
+     * would; net_rx (or 0) is filled after waking when the tap is readable, as
+     * UH_NET_RECV would (its ret is 0 otherwise). */
+    uh_gpa_t net_tx;
+    uh_gpa_t net_rx;
 };
 
 /* UH_TIME */

@@ -15,8 +15,6 @@ bool net_present(void);
 uint32_t net_dns_server(void); /* network byte order, 0: none */
 /* Sends the frames lwIP queued (and runs loopback traffic). */
 void net_flush(void);
-/* Takes in what the tap holds now, runs due timers, sends what that produced. */
-void net_poll_now(void);
 uint32_t net_random(void);
 /* /etc/hosts and /etc/resolv.conf (with --dns) when the image has none. */
 void net_etc_files(uint32_t dns);

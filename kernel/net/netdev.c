@@ -26,6 +26,7 @@ struct ring {
     uint16_t lens[NSLOTS];
     uint8_t *buf[NSLOTS];
     uint32_t n;
+    struct uh_net_batch batch; /* handed to UH_POLL */
 };
 
 static struct uh_net_info info;
@@ -62,12 +63,26 @@ static int ring_init(struct ring *r)
     return 0;
 }
 
+/* Runs queued loopback traffic (127.0.0.1, our own address); true if there was some. */
+static bool run_loopback(void)
+{
+    bool any = false;
+    struct netif *n;
+    NETIF_FOREACH(n)
+    {
+        if (n->loop_first)
+            any = true;
+    }
+    if (any)
+        netif_poll_all();
+    return any;
+}
+
 void net_flush(void)
 {
     if (!up)
         return;
-    /* Loopback traffic (127.0.0.1 and our own address) first: it may answer. */
-    netif_poll_all();
+    run_loopback();
     if (tx.n == 0 || !info.present)
         return;
     struct uh_net_batch b = {.slots = virt_to_phys(tx.slots), .lens = virt_to_phys(tx.lens),
@@ -88,50 +103,68 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
     return ERR_OK;
 }
 
-/* Takes every frame waiting on the tap into lwIP; returns how many there were. */
-static int drain_rx(void)
+static void input_frames(uint32_t got)
 {
-    int total = 0;
+    for (uint32_t i = 0; i < got; i++) {
+        uint16_t len = MIN(rx.lens[i], (uint16_t)UH_NET_SLOT);
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
+        if (!p)
+            break; /* out of memory: the frame is dropped, TCP retransmits */
+        pbuf_take(p, rx.buf[i], len);
+        if (nif.input(p, &nif) != ERR_OK)
+            pbuf_free(p);
+    }
+}
+
+/* Takes every frame waiting on the tap into lwIP. */
+static void drain_rx(void)
+{
     if (!info.present)
-        return 0;
+        return;
     for (;;) {
         struct uh_net_batch b = {.slots = virt_to_phys(rx.slots),
                                  .lens = virt_to_phys(rx.lens), .n = NSLOTS};
         hcall(UH_NET_RECV, &b);
         uint32_t got = MIN(b.ret, (uint32_t)NSLOTS);
-        for (uint32_t i = 0; i < got; i++) {
-            uint16_t len = MIN(rx.lens[i], (uint16_t)UH_NET_SLOT);
-            struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
-            if (!p)
-                break; /* out of memory: the frame is dropped, TCP retransmits */
-            pbuf_take(p, rx.buf[i], len);
-            if (nif.input(p, &nif) != ERR_OK)
-                pbuf_free(p);
-        }
-        total += got;
+        input_frames(got);
         if (got < NSLOTS)
-            return total;
+            return;
     }
 }
 
-/* After every wake-up of the vCPU: frames in, timers, frames out. */
-static void net_poller(uint32_t ready)
+/* One UH_POLL carries the frames to send and brings the frames that arrived. */
+static bool net_prepare(struct uh_poll *p)
 {
     if (!up)
-        return;
-    if (ready & UH_READY_NET)
-        drain_rx();
-    sys_check_timeouts();
-    net_flush();
+        return false;
+    bool progress = run_loopback();
+    if (!info.present)
+        return progress;
+    if (tx.n) {
+        tx.batch = (struct uh_net_batch){.slots = virt_to_phys(tx.slots),
+                                         .lens = virt_to_phys(tx.lens), .n = tx.n};
+        p->net_tx = virt_to_phys(&tx.batch);
+    }
+    rx.batch = (struct uh_net_batch){.slots = virt_to_phys(rx.slots),
+                                     .lens = virt_to_phys(rx.lens), .n = NSLOTS};
+    p->net_rx = virt_to_phys(&rx.batch);
+    return progress;
 }
 
-void net_poll_now(void)
+/* Frames in and timers; what they produce goes out with the next send or wait. */
+static void net_complete(const struct uh_poll *p)
 {
     if (!up)
         return;
-    drain_rx();
+    if (p->net_tx)
+        tx.n = 0;
+    if (p->net_rx) {
+        uint32_t got = MIN(rx.batch.ret, (uint32_t)NSLOTS);
+        input_frames(got);
+        if (got == NSLOTS)
+            drain_rx();
+    }
     sys_check_timeouts();
-    net_flush();
 }
 
 static uint64_t net_next_deadline(void)
@@ -176,8 +209,8 @@ void net_start(void)
         return;
     lwip_init(); /* also brings up the loopback interface, 127.0.0.1 */
     up = true;
-    kwait_register_poller(net_poller);
-    kwait_register_deadline(net_next_deadline, net_flush);
+    static const struct kwait_hook hook = {net_prepare, net_complete, net_next_deadline};
+    kwait_register_hook(&hook);
     if (!info.present)
         return;
     if (ring_init(&tx) < 0 || ring_init(&rx) < 0)

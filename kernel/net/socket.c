@@ -683,12 +683,8 @@ int64_t sys_accept4(int fd, void *uaddr, uint32_t *ulen, int flags)
     struct file *f = fd_get(fd);
     uint64_t deadline = timeo_deadline(s->rcvtimeo_ns);
     while (s->acq_n == 0) {
-        if (f->flags & O_NONBLOCK) {
-            net_poll_now();
-            if (s->acq_n)
-                break;
+        if (f->flags & O_NONBLOCK)
             return -EAGAIN;
-        }
         if ((r = sock_wait(deadline)) < 0)
             return r;
     }
@@ -913,18 +909,13 @@ static ssize_t tcp_recv_iov(struct file *f, struct sock *s, const struct kiovec 
             return 0;
         if (s->state == ST_CLOSE)
             return s->was_connected ? 0 : -ENOTCONN;
-        if (nonblocking(f, flags)) {
-            net_poll_now();
-            if (s->rx_bytes || (s->shut & RCV_SHUTDOWN) || s->err)
-                continue;
+        if (nonblocking(f, flags))
             return -EAGAIN;
-        }
         int r = sock_wait(deadline);
         if (r < 0)
             return r;
     }
-    net_flush(); /* window updates */
-    return done;
+    return done; /* window updates leave with the next send or wait */
 }
 
 static ssize_t udp_recv_iov(struct file *f, struct sock *s, const struct kiovec *iov, int cnt,
@@ -934,12 +925,8 @@ static ssize_t udp_recv_iov(struct file *f, struct sock *s, const struct kiovec 
     while (!s->dq_head) {
         if (s->err)
             return -take_err(s);
-        if (nonblocking(f, flags)) {
-            net_poll_now();
-            if (s->dq_head)
-                break;
+        if (nonblocking(f, flags))
             return -EAGAIN;
-        }
         int r = sock_wait(deadline);
         if (r < 0)
             return r;
@@ -1030,10 +1017,6 @@ static ssize_t tcp_send_iov(struct file *f, struct sock *s, const struct kiovec 
         if (space == 0 || tcp_sndqueuelen(s->tcp) >= TCP_SND_QUEUELEN - 4) {
             tcp_output(s->tcp);
             if (nonblocking(f, flags)) {
-                net_poll_now();
-                if (s->tcp && tcp_sndbuf(s->tcp) > 0 &&
-                    tcp_sndqueuelen(s->tcp) < TCP_SND_QUEUELEN - 4)
-                    continue;
                 if (done)
                     break;
                 return -EAGAIN;

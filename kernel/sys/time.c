@@ -8,9 +8,8 @@
 static uint64_t tsc_base, ns_base, mult; /* ns = ns_base + (tsc - tsc_base) * mult >> 32 */
 static int64_t real_offset;
 static void (*pollers[4])(uint32_t);
-static uint64_t (*deadline_fns[4])(void);
-static void (*before_fns[4])(void);
-static int ndeadline_fns;
+static const struct kwait_hook *hooks[4];
+static int nhooks;
 uint32_t kwait_always; /* host events every wait includes (the network's) */
 uint64_t kwait_slept_ns; /* for the process CPU clock: time not spent running */
 static int npollers;
@@ -57,24 +56,27 @@ void kwait_register_poller(void (*fn)(uint32_t ready))
         pollers[npollers++] = fn;
 }
 
-void kwait_register_deadline(uint64_t (*next)(void), void (*before)(void))
+void kwait_register_hook(const struct kwait_hook *h)
 {
-    if (ndeadline_fns < (int)ARRAY_SIZE(deadline_fns)) {
-        deadline_fns[ndeadline_fns] = next;
-        before_fns[ndeadline_fns++] = before;
-    }
+    if (nhooks < (int)ARRAY_SIZE(hooks))
+        hooks[nhooks++] = h;
 }
 
 uint32_t kwait(uint64_t deadline, uint32_t want)
 {
-    for (int i = 0; i < ndeadline_fns; i++) {
-        before_fns[i]();
-        uint64_t d = deadline_fns[i]();
+    struct uh_poll p = {.want = want | kwait_always};
+    bool progress = false;
+    for (int i = 0; i < nhooks; i++) {
+        progress |= hooks[i]->prepare(&p);
+        uint64_t d = hooks[i]->next_deadline();
         if (d < deadline)
             deadline = d;
     }
-    struct uh_poll p = {.want = want | kwait_always};
-    if (deadline == DEADLINE_NEVER) {
+    if (progress) {
+        /* Something changed before we slept (loopback traffic): exchange what is
+           queued but do not sleep, so that the caller looks again. */
+        p.timeout_ns = 0;
+    } else if (deadline == DEADLINE_NEVER) {
         p.timeout_ns = -1;
     } else {
         uint64_t now = now_ns();
@@ -84,6 +86,8 @@ uint32_t kwait(uint64_t deadline, uint32_t want)
     hcall(UH_POLL, &p);
     resync(p.mono_ns);
     kwait_slept_ns += now_ns() - before;
+    for (int i = 0; i < nhooks; i++)
+        hooks[i]->complete(&p);
     for (int i = 0; i < npollers; i++)
         pollers[i](p.ready);
     return p.ready;

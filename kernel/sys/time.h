@@ -24,9 +24,17 @@ uint64_t realtime_ns(void); /* CLOCK_REALTIME */
 uint32_t kwait(uint64_t deadline, uint32_t want);
 /* Devices that must run after every wake-up (the network stack). */
 void kwait_register_poller(void (*fn)(uint32_t ready));
-/* Devices with timers of their own: before each sleep `before` runs (flushing
- * queued output) and the sleep ends no later than next(). */
-void kwait_register_deadline(uint64_t (*next)(void), void (*before)(void));
+/* Devices that take part in every wait: prepare() fills their part of the
+ * UH_POLL call (frames to send, room for frames to receive) and returns true when
+ * it already made progress that the caller should look at (then the call does
+ * not sleep); complete() takes what the call brought; the sleep ends no later
+ * than next_deadline(). */
+struct kwait_hook {
+    bool (*prepare)(struct uh_poll *p);
+    void (*complete)(const struct uh_poll *p);
+    uint64_t (*next_deadline)(void);
+};
+void kwait_register_hook(const struct kwait_hook *h);
 extern uint32_t kwait_always;
 uint64_t deadline_after(uint64_t ns);
 
