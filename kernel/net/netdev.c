@@ -235,7 +235,8 @@ void net_init(const struct uh_bootinfo *bi)
     memcpy(&rng_state, bi->seed + 8, sizeof rng_state);
     rng_state |= 1;
     hcall(UH_NET_INFO, &info);
+    if (!info.present)
+        return; /* without a device the file system is exactly the image's */
     net_etc_files(info.dns);
-    if (info.present)
-        net_start(); /* the interface answers ARP and ping from boot on */
+    net_start(); /* the interface answers ARP and ping from boot on */
 }
