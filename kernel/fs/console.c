@@ -32,22 +32,10 @@ static ssize_t console_xfer(struct file *f, const struct kiovec *iov, int cnt, b
     uint64_t done = 0, off = 0;
     int i = 0;
     while (i < cnt) {
-        int n = 0;
-        uint64_t batch = 0;
-        while (i < cnt && n < UH_IO_MAX_SEGS) {
-            uint64_t covered;
-            int r = buf_segments((char *)iov[i].base + off, iov[i].len - off, !write, segs + n,
-                                 UH_IO_MAX_SEGS - n, &covered);
-            if (r < 0)
-                return done ? (ssize_t)done : r;
-            n += r;
-            batch += covered;
-            off += covered;
-            if (off < iov[i].len)
-                break;
-            i++;
-            off = 0;
-        }
+        uint64_t batch;
+        int n = iov_segments(iov, cnt, &i, &off, !write, segs, UH_IO_MAX_SEGS, &batch);
+        if (n < 0)
+            return done ? (ssize_t)done : n;
         if (batch == 0)
             break;
         struct uh_io io = {.fd = c->host_fd, .nsegs = n, .segs = virt_to_phys(segs)};

@@ -20,7 +20,6 @@ bool file_is_console(struct file *f);
 int console_fstat(struct file *f, struct kstat *st);
 bool file_is_pipe(struct file *f);
 uint64_t pipe_ino_of(struct file *f);
-int tmpfs_symlink(struct vnode *dir, const char *name, size_t len, const char *target);
 bool vnode_is_tmpfs(struct vnode *v);
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -890,10 +889,10 @@ int64_t sys_symlinkat(const char *utarget, int dirfd, const char *upath)
         r = -EEXIST;
     } else if (!target[0]) {
         r = -ENOENT;
-    } else if (vfs_readonly(p.dir) || !vnode_is_tmpfs(p.dir)) {
+    } else if (vfs_readonly(p.dir) || !p.dir->ops->symlink) {
         r = -EROFS;
     } else {
-        r = tmpfs_symlink(p.dir, p.name, p.len, target);
+        r = p.dir->ops->symlink(p.dir, p.name, p.len, target);
     }
     parent_done(&p);
     free(target);

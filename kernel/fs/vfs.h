@@ -131,6 +131,7 @@ struct vnode_ops {
     int (*rename)(struct vnode *odir, const char *on, size_t ol, struct vnode *ndir,
                   const char *nn, size_t nl, unsigned flags);
     int (*readlink)(struct vnode *v, char *buf, size_t len);
+    int (*symlink)(struct vnode *dir, const char *name, size_t len, const char *target);
     int (*open)(struct vnode *v, struct file *f);
     int (*getattr)(struct vnode *v, struct kstat *st);
     int (*truncate)(struct vnode *v, uint64_t len);
@@ -156,6 +157,7 @@ struct mount {
     char name[NAME_MAX + 1];  /* the mount point's name in parent_dir */
     uint64_t dev;
     bool readonly;
+    bool beneath; /* symlinks inside resolve beneath the mount's root (volumes) */
 };
 
 static inline struct vnode *vn_get(struct vnode *v)
@@ -202,11 +204,19 @@ void console_init(const struct uh_bootinfo *bi);
 struct vnode *devfs_init(void);
 struct vnode *tmpfs_new(void);
 int imgfs_init(const struct uh_bootinfo *bi, struct vnode **root, const char **why);
+void volfs_init(void);
 const struct uimg_view *imgfs_view(void);
 struct file *pipe_new_pair(struct file **wr, uint32_t flags);
 
 /* epoll (epoll.c): a file that goes away leaves every epoll set. */
 void epoll_forget(struct file *f);
+
+/* Fills segs (at most max) with the guest-physical segments of the iovecs from iov[*i]
+ * at byte *off on, and advances *i and *off past them; *bytes is what they cover. The
+ * pages are populated for writing when `write` (a read into them). Returns the count
+ * of segments or -errno (-EFAULT, -ENOMEM). */
+int iov_segments(const struct kiovec *iov, int cnt, int *i, uint64_t *off, bool write,
+                 struct uh_seg *segs, int max, uint64_t *bytes);
 
 /* Blocking helper: wait until poll(f) & events or the deadline; -EAGAIN if non-blocking. */
 int file_wait(struct file *f, uint32_t events);
