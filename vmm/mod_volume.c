@@ -159,16 +159,16 @@ static struct volume *req_volume(struct uh_vol_req *r, bool write)
 }
 
 /* Copies the request in, runs fn on the copy, copies the results out. */
-#define VOL_CALL(name, body)                                                                  \
-    static void name(struct vm *vm, uh_gpa_t arg)                                             \
-    {                                                                                         \
-        struct uh_vol_req *out = gpa_ptr(vm, arg, sizeof *out);                               \
-        struct uh_vol_req r = *out;                                                           \
-        r.ret = 0;                                                                            \
-        body;                                                                                 \
-        out->handle = r.handle;                                                               \
-        out->attr = r.attr;                                                                   \
-        out->ret = r.ret;                                                                     \
+#define VOL_CALL(name, body)                                                                       \
+    static void name(struct vm *vm, uh_gpa_t arg)                                                  \
+    {                                                                                              \
+        struct uh_vol_req *out = gpa_ptr(vm, arg, sizeof *out);                                    \
+        struct uh_vol_req r = *out;                                                                \
+        r.ret = 0;                                                                                 \
+        body;                                                                                      \
+        out->handle = r.handle;                                                                    \
+        out->attr = r.attr;                                                                        \
+        out->ret = r.ret;                                                                          \
     }
 
 static void do_lookup(struct vm *vm, struct uh_vol_req *r)
@@ -298,32 +298,38 @@ static int open_parent(const struct volume *v, const char *path, char *parent, c
     return open_beneath(v, parent, O_PATH | O_DIRECTORY, 0);
 }
 
-static void do_mkdir(struct vm *vm, struct uh_vol_req *r)
+/* For calls that change one entry of a writable volume: opens the parent of the
+ * request's path and points *name at the entry. Returns the parent's fd, or -1
+ * with r->ret set. */
+static int req_parent(struct vm *vm, struct uh_vol_req *r, const char **name)
 {
     struct volume *v = req_volume(r, true);
     if (!v)
-        return;
-    const char *name;
-    int dir = open_parent(v, guest_path(vm, r->path, r->path_len, path_a), parent_a, &name);
+        return -1;
+    int dir = open_parent(v, guest_path(vm, r->path, r->path_len, path_a), parent_a, name);
     if (dir < 0) {
         r->ret = dir;
-        return;
+        return -1;
     }
+    return dir;
+}
+
+static void do_mkdir(struct vm *vm, struct uh_vol_req *r)
+{
+    const char *name;
+    int dir = req_parent(vm, r, &name);
+    if (dir < 0)
+        return;
     r->ret = mkdirat(dir, name, r->mode & 07777) < 0 ? -errno : 0;
     close(dir);
 }
 
 static void do_unlink(struct vm *vm, struct uh_vol_req *r)
 {
-    struct volume *v = req_volume(r, true);
-    if (!v)
-        return;
     const char *name;
-    int dir = open_parent(v, guest_path(vm, r->path, r->path_len, path_a), parent_a, &name);
-    if (dir < 0) {
-        r->ret = dir;
+    int dir = req_parent(vm, r, &name);
+    if (dir < 0)
         return;
-    }
     int flags = (r->flags & UH_VOL_RMDIR) ? AT_REMOVEDIR : 0;
     r->ret = unlinkat(dir, name, flags) < 0 ? -errno : 0;
     close(dir);
@@ -375,22 +381,15 @@ static void do_readlink(struct vm *vm, struct uh_vol_req *r)
 
 static void do_symlink(struct vm *vm, struct uh_vol_req *r)
 {
-    struct volume *v = req_volume(r, true);
-    if (!v)
-        return;
-    const char *path = guest_path(vm, r->path, r->path_len, path_a);
-    const char *target = guest_path(vm, r->path2, r->path2_len, path_b);
-    if (!vol_link_inside(path, strlen(path), target, strlen(target))) {
-        r->ret = -EPERM;
-        return;
-    }
     const char *name;
-    int dir = open_parent(v, path, parent_a, &name);
-    if (dir < 0) {
-        r->ret = dir;
+    int dir = req_parent(vm, r, &name);
+    if (dir < 0)
         return;
-    }
-    r->ret = symlinkat(target, dir, name) < 0 ? -errno : 0;
+    const char *target = guest_path(vm, r->path2, r->path2_len, path_b);
+    if (!vol_link_inside(path_a, strlen(path_a), target, strlen(target)))
+        r->ret = -EPERM;
+    else
+        r->ret = symlinkat(target, dir, name) < 0 ? -errno : 0;
     close(dir);
 }
 
@@ -567,15 +566,14 @@ static int volume_setup(struct vm *vm, struct uh_bootinfo *bi)
         struct volume *v = &vols[nvols];
         char host[4096];
         const char *why;
-        if (vol_parse_spec(cfg->volumes[i], host, sizeof host, v->guest_dir,
-                           sizeof v->guest_dir, &v->readonly, &why) < 0) {
+        if (vol_parse_spec(cfg->volumes[i], host, sizeof host, v->guest_dir, sizeof v->guest_dir,
+                           &v->readonly, &why) < 0) {
             eprintf("uvmm: --volume %s: %s\n", cfg->volumes[i], why);
             return -1;
         }
         for (unsigned j = 0; j < nvols; j++) {
             if (strcmp(vols[j].guest_dir, v->guest_dir) == 0) {
-                eprintf("uvmm: --volume %s: %s is mounted twice\n", cfg->volumes[i],
-                        v->guest_dir);
+                eprintf("uvmm: --volume %s: %s is mounted twice\n", cfg->volumes[i], v->guest_dir);
                 return -1;
             }
         }

@@ -675,14 +675,6 @@ int64_t sys_fstatfs(int fd, struct kstatfs *st)
 
 #define MOUNT_COOKIE (1ULL << 62)
 
-struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    uint16_t d_reclen;
-    uint8_t d_type;
-    char d_name[];
-} __attribute__((packed));
-
 /* Next entry of dir at *cookie, including mount points that the fs itself lacks. */
 static int next_entry(struct vnode *dir, uint64_t *cookie, char *name, uint64_t *ino,
                       uint8_t *type)

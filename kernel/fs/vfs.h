@@ -86,6 +86,14 @@ struct kiovec {
     uint64_t len;
 };
 
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    uint16_t d_reclen;
+    uint8_t d_type;
+    char d_name[];
+} __attribute__((packed));
+
 struct file;
 struct vnode;
 struct mount;
@@ -211,12 +219,15 @@ struct file *pipe_new_pair(struct file **wr, uint32_t flags);
 /* epoll (epoll.c): a file that goes away leaves every epoll set. */
 void epoll_forget(struct file *f);
 
-/* Fills segs (at most max) with the guest-physical segments of the iovecs from iov[*i]
- * at byte *off on, and advances *i and *off past them; *bytes is what they cover. The
- * pages are populated for writing when `write` (a read into them). Returns the count
- * of segments or -errno (-EFAULT, -ENOMEM). */
-int iov_segments(const struct kiovec *iov, int cnt, int *i, uint64_t *off, bool write,
-                 struct uh_seg *segs, int max, uint64_t *bytes);
+/* Moves the bytes of the iovecs through a device, in batches of up to
+ * UH_IO_MAX_SEGS guest-physical segments (iov.c). fn moves one batch (nsegs struct
+ * uh_seg at guest-physical segs) and returns the bytes it moved or -errno; the
+ * transfer stops at an error, a short batch, or after the first batch with
+ * one_batch. into_memory: the device writes the buffers (a read). Returns the
+ * bytes moved, or the error if none were. */
+typedef int64_t (*iov_batch_fn)(void *ctx, uint32_t nsegs, uint64_t segs);
+ssize_t iov_xfer(const struct kiovec *iov, int cnt, bool into_memory, bool one_batch,
+                 iov_batch_fn fn, void *ctx);
 
 /* Blocking helper: wait until poll(f) & events or the deadline; -EAGAIN if non-blocking. */
 int file_wait(struct file *f, uint32_t events);

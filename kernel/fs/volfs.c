@@ -31,27 +31,19 @@ struct vol {
 struct vnode_v {
     struct vnode vn;
     struct vol *vol;
-    char *path;        /* relative to the volume's root; "." for the root */
-    uint32_t fh;       /* a handle open on this vnode, or UH_VOL_NOHANDLE */
-    bool fh_write;     /* ... and it was opened for writing */
-    uint32_t spare;    /* the handle create() opened, for the open() that follows */
+    char *path;     /* relative to the volume's root; "." for the root */
+    uint32_t fh;    /* a handle open on this vnode, or UH_VOL_NOHANDLE */
+    bool fh_write;  /* ... and it was opened for writing */
+    uint32_t spare; /* the handle create() opened, for the open() that follows */
     /* Directories: offs[k] is the host's cookie where entry k starts (offs[0] = 0). */
     uint64_t *offs;
     uint64_t noffs, capoffs;
-    uint8_t *batch;    /* dirent64 records of entries batch_first.. */
+    uint8_t *batch; /* dirent64 records of entries batch_first.. */
     uint32_t batch_len, batch_count;
     uint64_t batch_first;
-    uint64_t cur_ord;  /* the entry at byte cur_pos of the batch */
+    uint64_t cur_ord; /* the entry at byte cur_pos of the batch */
     uint32_t cur_pos;
 };
-
-struct dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    uint16_t d_reclen;
-    uint8_t d_type;
-    char d_name[];
-} __attribute__((packed));
 
 static const struct vnode_ops volfs_vops;
 static const struct file_ops volfs_fops;
@@ -423,34 +415,29 @@ static void volfs_close(struct file *f)
     close_handle(v, h);
 }
 
-/* Moves bytes between the iovecs and the host file at *pos, UH_IO_MAX_SEGS
- * guest-physical segments per hypercall, until done or a short transfer. */
+struct xfer {
+    uint32_t handle;
+    bool write;
+    uint64_t *pos;
+};
+
+static int64_t volfs_batch(void *ctx, uint32_t nsegs, uint64_t segs)
+{
+    struct xfer *x = ctx;
+    struct uh_vol_io io = {.handle = x->handle, .nsegs = nsegs, .segs = segs, .offset = *x->pos};
+    hcall(x->write ? UH_VOL_WRITE : UH_VOL_READ, &io);
+    if (io.ret > 0)
+        *x->pos += io.ret;
+    return io.ret;
+}
+
+/* Moves bytes between the iovecs and the host file at *pos, until done or a short
+ * transfer (the end of the file). */
 static ssize_t volfs_xfer(struct file *f, const struct kiovec *iov, int cnt, uint64_t *pos,
                           bool write)
 {
-    struct uh_seg segs[UH_IO_MAX_SEGS];
-    uint64_t done = 0, off = 0;
-    int i = 0;
-    while (i < cnt) {
-        uint64_t batch;
-        int n = iov_segments(iov, cnt, &i, &off, !write, segs, UH_IO_MAX_SEGS, &batch);
-        if (n < 0)
-            return done ? (ssize_t)done : n;
-        if (batch == 0)
-            break;
-        struct uh_vol_io io = {.handle = file_handle(f),
-                               .nsegs = n,
-                               .segs = virt_to_phys(segs),
-                               .offset = *pos};
-        hcall(write ? UH_VOL_WRITE : UH_VOL_READ, &io);
-        if (io.ret < 0)
-            return done ? (ssize_t)done : io.ret;
-        done += io.ret;
-        *pos += io.ret;
-        if ((uint64_t)io.ret < batch)
-            break;
-    }
-    return done;
+    struct xfer x = {.handle = file_handle(f), .write = write, .pos = pos};
+    return iov_xfer(iov, cnt, !write, false, volfs_batch, &x);
 }
 
 static ssize_t volfs_read(struct file *f, void *buf, size_t len, uint64_t *pos)
@@ -540,8 +527,8 @@ static int fill_batch(struct vnode_v *d, uint64_t ord)
         return q.ret;
     /* Count the records; the monitor is trusted, but a bad length must not run off. */
     uint32_t len = MIN((uint64_t)q.ret, sizeof dir_buf), pos = 0, count = 0;
-    while (pos + sizeof(struct dirent64) < len) {
-        const struct dirent64 *e = (const void *)(dir_buf + pos);
+    while (pos + sizeof(struct linux_dirent64) < len) {
+        const struct linux_dirent64 *e = (const void *)(dir_buf + pos);
         if (e->d_reclen <= sizeof *e || e->d_reclen > len - pos ||
             !memchr(e->d_name, 0, MIN(e->d_reclen - sizeof *e, NAME_MAX + 1)))
             break;
@@ -586,10 +573,10 @@ static int volfs_readdir(struct vnode *dir, uint64_t *cookie, char *name, uint64
         d->cur_pos = 0;
     }
     while (d->cur_ord < c) {
-        d->cur_pos += ((const struct dirent64 *)(d->batch + d->cur_pos))->d_reclen;
+        d->cur_pos += ((const struct linux_dirent64 *)(d->batch + d->cur_pos))->d_reclen;
         d->cur_ord++;
     }
-    const struct dirent64 *e = (const void *)(d->batch + d->cur_pos);
+    const struct linux_dirent64 *e = (const void *)(d->batch + d->cur_pos);
     if (remember_offset(d, c + 1, e->d_off) < 0)
         return -ENOMEM;
     strcpy(name, e->d_name);
@@ -616,8 +603,7 @@ void volfs_init(void)
         struct uh_vol_req r = {.vol = i, .handle = UH_VOL_NOHANDLE};
         req_path(&r, 0, ".");
         if (call(UH_VOL_LOOKUP, &r) < 0)
-            panic("volume %s: the host directory is gone (errno %d)", info.guest_dir,
-                  (int)-r.ret);
+            panic("volume %s: the host directory is gone (errno %d)", info.guest_dir, (int)-r.ret);
         char *path = malloc(2);
         if (!path)
             panic("volume %s: out of memory", info.guest_dir);

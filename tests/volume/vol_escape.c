@@ -30,7 +30,10 @@ static void try_stat(const char *path, int follow)
     struct stat st;
     int r = follow ? stat(path, &st) : lstat(path, &st);
     printf("%s %s -> %s\n", follow ? "stat" : "lstat", path,
-           r < 0 ? errname(errno) : S_ISLNK(st.st_mode) ? "link" : S_ISDIR(st.st_mode) ? "dir" : "file");
+           r < 0                 ? errname(errno)
+           : S_ISLNK(st.st_mode) ? "link"
+           : S_ISDIR(st.st_mode) ? "dir"
+                                 : "file");
 }
 
 int main(int argc, char **argv)

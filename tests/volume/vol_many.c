@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     char name[300], data[64];
     int bad = 0;
     for (int i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "many/file-%05d-%.*s", i, i % 200, 
+        snprintf(name, sizeof name, "many/file-%05d-%.*s", i, i % 200,
                  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
                  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
                  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");

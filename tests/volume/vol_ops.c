@@ -33,7 +33,10 @@ static void list(const char *dir)
     while ((e = readdir(d)) && n < 256) {
         char *s = malloc(strlen(e->d_name) + 4);
         sprintf(s, "%s:%c", e->d_name,
-                e->d_type == DT_DIR ? 'd' : e->d_type == DT_LNK ? 'l' : e->d_type == DT_REG ? 'f' : '?');
+                e->d_type == DT_DIR   ? 'd'
+                : e->d_type == DT_LNK ? 'l'
+                : e->d_type == DT_REG ? 'f'
+                                      : '?');
         names[n++] = s;
     }
     closedir(d);
@@ -52,8 +55,10 @@ static void show_stat(const char *what, int r, const struct stat *st)
         printf("%s -> %s\n", what, errname(errno));
         return;
     }
-    const char *t = S_ISREG(st->st_mode) ? "reg" : S_ISDIR(st->st_mode) ? "dir"
-                    : S_ISLNK(st->st_mode) ? "lnk" : "other";
+    const char *t = S_ISREG(st->st_mode)   ? "reg"
+                    : S_ISDIR(st->st_mode) ? "dir"
+                    : S_ISLNK(st->st_mode) ? "lnk"
+                                           : "other";
     if (S_ISDIR(st->st_mode))
         printf("%s -> %s %o\n", what, t, st->st_mode & 07777);
     else
