@@ -1,6 +1,6 @@
 /*
  * main.c — uk.elf's entry: check the boot information, set up the CPU, memory,
- * clocks and file systems (the image at /, tmpfs at /tmp, devices at /dev),
+ * clocks and file systems (the image at /, tmpfs at /tmp, devices at /dev, volumes),
  * give the program its stdin/stdout/stderr, and start it.
  */
 #include "fs/vfs.h"
@@ -44,6 +44,7 @@ void kmain(uint64_t bootinfo_pa)
     if (!dev)
         panic("cannot mount /dev");
     devfs_set_mount(dev);
+    volfs_init();
     console_init(bi);
     net_init(bi);
     exec_start(bi);

@@ -23,7 +23,8 @@
 
 bool uvmm_verbose;
 
-static const struct uvmm_module *const modules[] = {&mod_core, &mod_console, &mod_net};
+static const struct uvmm_module *const modules[] = {&mod_core, &mod_console, &mod_net,
+                                                    &mod_volume};
 
 void eprintf(const char *fmt, ...)
 {
@@ -64,6 +65,7 @@ void vm_log(const char *fmt, ...)
 static void usage(FILE *f)
 {
     fputs("usage: uvmm [--mem MIB] [--kernel PATH] [--env K=V]... [--verbose]\n"
+          "            [--volume HOSTDIR:GUESTDIR[:ro]]...\n"
           "            [--net TAP | --net-fd FD] [--mac MAC] [--ip ADDR/PREFIX]\n"
           "            [--gw ADDR] [--dns ADDR] IMAGE_OR_STATIC_ELF [-- ARG...]\n"
           "\n"
@@ -80,6 +82,8 @@ static void usage(FILE *f)
           "  --mac MAC       the interface's MAC (default: random, locally administered)\n"
           "  --ip ADDR/PFX   the guest's IPv4 address (no address: no IPv4)\n"
           "  --gw ADDR       default gateway; --dns ADDR: name server for the guest\n"
+          "  --volume HOSTDIR:GUESTDIR[:ro]\n"
+          "                  mount host directory HOSTDIR at GUESTDIR (repeatable)\n"
           "  --wait-fd FD    warm pool: prepare the VM, write \"ready\" to FD, then read\n"
           "                  the image, arguments and environment from FD (docs/uvmm.md)\n"
           "  ARG...          replace the image's default arguments\n"
@@ -187,6 +191,11 @@ static void parse_args(struct uvmm_config *cfg, int argc, char **argv)
             cfg->gw = option_value(&i, argc, argv);
         } else if (option_is(a, "--dns")) {
             cfg->dns = option_value(&i, argc, argv);
+        } else if (option_is(a, "--volume")) {
+            const char *spec = option_value(&i, argc, argv);
+            if (cfg->nvolumes == UH_VOL_MAX)
+                vm_fatal("too many --volume options (at most %d)", UH_VOL_MAX);
+            cfg->volumes[cfg->nvolumes++] = spec;
         } else if (option_is(a, "--env")) {
             const char *kv = option_value(&i, argc, argv);
             if (!strchr(kv, '=') || kv[0] == '=')

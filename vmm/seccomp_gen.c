@@ -25,6 +25,8 @@ static const char *const allowed[] = {
     "rt_sigreturn", "rt_sigprocmask", "epoll_pwait", "epoll_wait", "fsync", "fdatasync",
     "close", "fstat", "newfstatat", "getdents64", "openat2", "mkdirat", "unlinkat",
     "renameat2", "renameat", "ftruncate", "readlinkat", "fcntl", "statx",
+    /* volumes (mod_volume.c) */
+    "preadv", "pwritev", "symlinkat", "fchmod", "utimensat",
 };
 
 static const char *const for_sanitizers[] = {

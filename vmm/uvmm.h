@@ -33,6 +33,8 @@ struct uvmm_config {
     const char *net_tap;     /* --net TAP */
     int net_fd;              /* --net-fd FD, -1 otherwise */
     const char *mac, *ip, *gw, *dns;
+    const char *volumes[UH_VOL_MAX]; /* --volume HOSTDIR:GUESTDIR[:ro] */
+    int nvolumes;
 };
 
 struct vm {
@@ -95,6 +97,7 @@ extern const struct uvmm_module mod_core, mod_console, mod_net;
 /* The network device's batches, also reachable through UH_POLL (mod_net.c). */
 void net_send_batch(struct vm *vm, uh_gpa_t batch);
 void net_recv_batch(struct vm *vm, uh_gpa_t batch, bool readable);
+extern const struct uvmm_module mod_volume; /* --volume (mod_volume.c) */
 
 /* Boot stages (kvm_x86_64.c, elf_kernel.c, image.c). */
 int kvm_open_vm(struct vm *vm);

@@ -163,6 +163,119 @@ struct uh_net_batch {
     uint32_t ret; /* out: frames sent or received */
 };
 
+/* Volumes: host directories mounted in the guest (uvmm --volume HOSTDIR:GUESTDIR[:ro]).
+ * The guest names files by paths relative to a volume's root ("." is the root),
+ * already resolved by the guest (no symlinks inside them); the monitor resolves them
+ * again beneath the volume's root and never follows a symlink in the last component.
+ * Open files are monitor handles. Every call sets `ret` to 0 (or a count) or -errno:
+ * a bad volume is -ENODEV, a bad handle -EBADF, a write to a read-only volume -EROFS,
+ * a path leaving the volume what openat2(RESOLVE_BENEATH) says (-EXDEV, -ELOOP).
+ * Malformed calls (paths that do not fit or hold a NUL, bad segments) end the guest.
+ *
+ * UH_VOL_INFO     uh_vol_info: volume `index` (-ENOENT past the last one)
+ * UH_VOL_LOOKUP   uh_vol_req: attr of path (the link itself if it is a symlink)
+ * UH_VOL_OPEN     uh_vol_req: open path (flags: UH_VOL_O_*) -> handle, attr; regular
+ *                 files and directories only (-ENXIO for others)
+ * UH_VOL_CREATE   uh_vol_req: create regular file path with mode, exclusively ->
+ *                 handle open for reading and writing, attr
+ * UH_VOL_CLOSE    uh_vol_req: handle
+ * UH_VOL_READ,    uh_vol_io: preadv/pwritev at offset into/from the segments
+ * UH_VOL_WRITE
+ * UH_VOL_FSTAT    uh_vol_req: attr of handle
+ * UH_VOL_TRUNCATE uh_vol_req: size arg; of handle (opened for writing), or of path
+ *                 when handle is UH_VOL_NOHANDLE
+ * UH_VOL_FSYNC    uh_vol_req: fsync (flags & 1: fdatasync) of handle, to the disk
+ * UH_VOL_READDIR  uh_vol_dir: Linux dirent64 records of directory handle from the
+ *                 host's cookie `cookie` (0: the start); ret bytes, 0 at the end
+ * UH_VOL_MKDIR    uh_vol_req: path, mode
+ * UH_VOL_UNLINK   uh_vol_req: path; flags UH_VOL_RMDIR removes a directory
+ * UH_VOL_RENAME   uh_vol_req: path to path2; flags UH_VOL_NOREPLACE
+ * UH_VOL_READLINK uh_vol_req: target of symlink path into path2 (path2_len bytes at
+ *                 most); ret its length
+ * UH_VOL_SYMLINK  uh_vol_req: symlink path -> path2; only relative targets that stay
+ *                 inside the volume (-EPERM otherwise)
+ * UH_VOL_SETATTR  uh_vol_req: of handle, or of path when handle is UH_VOL_NOHANDLE:
+ *                 flags UH_VOL_SET_MODE (mode), UH_VOL_SET_ATIME (arg, ns since the
+ *                 epoch), UH_VOL_SET_MTIME (arg2)
+ */
+enum uh_vol_call {
+    UH_VOL_INFO = UH_VOL_BASE + 0,
+    UH_VOL_LOOKUP = UH_VOL_BASE + 1,
+    UH_VOL_OPEN = UH_VOL_BASE + 2,
+    UH_VOL_CREATE = UH_VOL_BASE + 3,
+    UH_VOL_CLOSE = UH_VOL_BASE + 4,
+    UH_VOL_READ = UH_VOL_BASE + 5,
+    UH_VOL_WRITE = UH_VOL_BASE + 6,
+    UH_VOL_FSTAT = UH_VOL_BASE + 7,
+    UH_VOL_TRUNCATE = UH_VOL_BASE + 8,
+    UH_VOL_FSYNC = UH_VOL_BASE + 9,
+    UH_VOL_READDIR = UH_VOL_BASE + 10,
+    UH_VOL_MKDIR = UH_VOL_BASE + 11,
+    UH_VOL_UNLINK = UH_VOL_BASE + 12,
+    UH_VOL_RENAME = UH_VOL_BASE + 13,
+    UH_VOL_READLINK = UH_VOL_BASE + 14,
+    UH_VOL_SYMLINK = UH_VOL_BASE + 15,
+    UH_VOL_SETATTR = UH_VOL_BASE + 16,
+};
+#define UH_VOL_MAX 16              /* volumes per VM */
+#define UH_VOL_NAME_MAX 256        /* bytes of a guest mount point, NUL included */
+#define UH_VOL_PATH_MAX 4096       /* bytes of a path, NUL excluded, at most this - 1 */
+#define UH_VOL_NOHANDLE 0xffffffffu
+#define UH_VOL_O_WRITE (1u << 0)   /* UH_VOL_OPEN: for writing */
+#define UH_VOL_O_READ (1u << 1)    /* for reading (both: O_RDWR) */
+#define UH_VOL_O_DIRECTORY (1u << 2)
+#define UH_VOL_O_SYNC (1u << 3)    /* O_SYNC: every write reaches the disk */
+#define UH_VOL_RMDIR (1u << 0)
+#define UH_VOL_NOREPLACE (1u << 0)
+#define UH_VOL_SET_MODE (1u << 0)
+#define UH_VOL_SET_ATIME (1u << 1)
+#define UH_VOL_SET_MTIME (1u << 2)
+
+struct uh_vol_info {
+    uint32_t index;
+    uint32_t readonly;              /* out */
+    char guest_dir[UH_VOL_NAME_MAX]; /* out: absolute mount point, NUL-terminated */
+    int64_t ret;
+};
+struct uh_vol_attr { /* out */
+    uint64_t ino;
+    uint64_t size;
+    uint64_t blocks; /* 512-byte units */
+    uint64_t nlink;
+    uint32_t mode;   /* S_IF* and permission bits */
+    uint32_t blksize;
+    int64_t atime_ns, mtime_ns, ctime_ns;
+};
+struct uh_vol_req {
+    uint32_t vol;
+    uint32_t handle; /* in, or out of OPEN and CREATE */
+    uh_gpa_t path;
+    uint32_t path_len;
+    uint32_t flags;
+    uh_gpa_t path2;
+    uint32_t path2_len;
+    uint32_t mode;
+    uint64_t arg;
+    uint64_t arg2;
+    struct uh_vol_attr attr;
+    int64_t ret;
+};
+struct uh_vol_io {
+    uint32_t handle;
+    uint32_t nsegs; /* at most UH_IO_MAX_SEGS */
+    uh_gpa_t segs;  /* array of nsegs struct uh_seg */
+    uint64_t offset;
+    int64_t ret;    /* bytes done (short only at the end of the file) or -errno */
+};
+struct uh_vol_dir {
+    uint32_t handle;
+    uint32_t len;   /* bytes at buf, at most UH_VOL_DIRBUF_MAX */
+    uh_gpa_t buf;
+    uint64_t cookie;
+    int64_t ret;
+};
+#define UH_VOL_DIRBUF_MAX (64 * 1024)
+
 /* Boot information, written by the monitor at UH_BOOTINFO_GPA. */
 #define UH_BOOT_MAGIC 0x544f4f4255494755ULL /* "UGIUBOOT" */
 #define UH_BOOT_VERSION 1

@@ -23,45 +23,28 @@ struct console {
 
 static struct console consoles[3];
 
-/* Moves bytes between the iovecs and the host fd, 64 guest-physical segments per
- * hypercall. Stops at the first short transfer (reads: whatever was available). */
+struct console_xfer {
+    struct console *c;
+    bool write;
+};
+
+/* One batch of console I/O through the monitor. */
+static int64_t console_batch(void *ctx, uint32_t nsegs, uint64_t segs)
+{
+    struct console_xfer *x = ctx;
+    struct uh_io io = {.fd = x->c->host_fd, .nsegs = nsegs, .segs = segs};
+    hcall(x->write ? UH_WRITE : UH_READ, &io);
+    if (io.ret == -EPIPE)
+        signal_send(SIGPIPE, SI_USER, 0);
+    return io.ret;
+}
+
+/* Moves bytes between the iovecs and the host fd. A read stops after one batch
+ * (whatever was available), a write at the first short batch. */
 static ssize_t console_xfer(struct file *f, const struct kiovec *iov, int cnt, bool write)
 {
-    struct console *c = f->priv;
-    struct uh_seg segs[UH_IO_MAX_SEGS];
-    uint64_t done = 0, off = 0;
-    int i = 0;
-    while (i < cnt) {
-        int n = 0;
-        uint64_t batch = 0;
-        while (i < cnt && n < UH_IO_MAX_SEGS) {
-            uint64_t covered;
-            int r = buf_segments((char *)iov[i].base + off, iov[i].len - off, !write, segs + n,
-                                 UH_IO_MAX_SEGS - n, &covered);
-            if (r < 0)
-                return done ? (ssize_t)done : r;
-            n += r;
-            batch += covered;
-            off += covered;
-            if (off < iov[i].len)
-                break;
-            i++;
-            off = 0;
-        }
-        if (batch == 0)
-            break;
-        struct uh_io io = {.fd = c->host_fd, .nsegs = n, .segs = virt_to_phys(segs)};
-        hcall(write ? UH_WRITE : UH_READ, &io);
-        if (io.ret < 0) {
-            if (io.ret == -EPIPE)
-                signal_send(SIGPIPE, SI_USER, 0);
-            return done ? (ssize_t)done : io.ret;
-        }
-        done += io.ret;
-        if ((uint64_t)io.ret < batch || !write)
-            break;
-    }
-    return done;
+    struct console_xfer x = {.c = f->priv, .write = write};
+    return iov_xfer(iov, cnt, !write, !write, console_batch, &x);
 }
 
 static ssize_t console_writev(struct file *f, const struct kiovec *iov, int cnt, uint64_t *pos)

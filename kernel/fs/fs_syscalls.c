@@ -20,7 +20,6 @@ bool file_is_console(struct file *f);
 int console_fstat(struct file *f, struct kstat *st);
 bool file_is_pipe(struct file *f);
 uint64_t pipe_ino_of(struct file *f);
-int tmpfs_symlink(struct vnode *dir, const char *name, size_t len, const char *target);
 bool vnode_is_tmpfs(struct vnode *v);
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -676,14 +675,6 @@ int64_t sys_fstatfs(int fd, struct kstatfs *st)
 
 #define MOUNT_COOKIE (1ULL << 62)
 
-struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    uint16_t d_reclen;
-    uint8_t d_type;
-    char d_name[];
-} __attribute__((packed));
-
 /* Next entry of dir at *cookie, including mount points that the fs itself lacks. */
 static int next_entry(struct vnode *dir, uint64_t *cookie, char *name, uint64_t *ino,
                       uint8_t *type)
@@ -890,10 +881,10 @@ int64_t sys_symlinkat(const char *utarget, int dirfd, const char *upath)
         r = -EEXIST;
     } else if (!target[0]) {
         r = -ENOENT;
-    } else if (vfs_readonly(p.dir) || !vnode_is_tmpfs(p.dir)) {
+    } else if (vfs_readonly(p.dir) || !p.dir->ops->symlink) {
         r = -EROFS;
     } else {
-        r = tmpfs_symlink(p.dir, p.name, p.len, target);
+        r = p.dir->ops->symlink(p.dir, p.name, p.len, target);
     }
     parent_done(&p);
     free(target);

@@ -346,7 +346,7 @@ static int tmpfs_readlink(struct vnode *v, char *buf, size_t len)
     return l;
 }
 
-int tmpfs_symlink(struct vnode *dir, const char *name, size_t len, const char *target)
+static int tmpfs_symlink(struct vnode *dir, const char *name, size_t len, const char *target)
 {
     struct vnode *v;
     int r = tmpfs_create(dir, name, len, S_IFLNK | 0777, &v);
@@ -504,6 +504,7 @@ static const struct vnode_ops tmpfs_vops = {
     .unlink = tmpfs_unlink,
     .rename = tmpfs_rename,
     .readlink = tmpfs_readlink,
+    .symlink = tmpfs_symlink,
     .open = tmpfs_open,
     .getattr = tmpfs_getattr,
     .truncate = tmpfs_truncate,

@@ -5,7 +5,9 @@
  * file system; the directory need not contain that name (an image without /tmp
  * still gets /tmp). Resolution walks one component at a time, consults the mount
  * table first, follows symlinks (40 at most, then ELOOP) and treats ".." at a mount
- * root as the directory that holds the mount point.
+ * root as the directory that holds the mount point. A symlink inside a "beneath"
+ * mount (a volume) resolves the way openat2(RESOLVE_BENEATH) resolves it on the
+ * host: an absolute target or a ".." above the mount's root is EXDEV.
  */
 #include "vfs.h"
 
@@ -117,9 +119,11 @@ static int lookup_one(struct vnode *dir, const char *name, size_t len, struct vn
 }
 
 static int resolve(struct vnode *start, const char *path, int flags, int depth, bool want_parent,
-                   struct vnode **out, const char **last, size_t *lastlen);
+                   const struct mount *beneath, struct vnode **out, const char **last,
+                   size_t *lastlen);
 
-static int follow_link(struct vnode *dir, struct vnode *link, int depth, struct vnode **out)
+static int follow_link(struct vnode *dir, struct vnode *link, int depth,
+                       const struct mount *beneath, struct vnode **out)
 {
     if (depth >= MAX_SYMLINKS)
         return -ELOOP;
@@ -132,16 +136,21 @@ static int follow_link(struct vnode *dir, struct vnode *link, int depth, struct 
         return n;
     }
     target[n] = 0;
-    int r = resolve(dir, target, 0, depth + 1, false, out, NULL, NULL);
+    if (link->mnt && link->mnt->beneath)
+        beneath = link->mnt;
+    int r = resolve(dir, target, 0, depth + 1, false, beneath, out, NULL, NULL);
     free(target);
     return r;
 }
 
 static int resolve(struct vnode *start, const char *path, int flags, int depth, bool want_parent,
-                   struct vnode **out, const char **last, size_t *lastlen)
+                   const struct mount *beneath, struct vnode **out, const char **last,
+                   size_t *lastlen)
 {
     if (!path[0])
         return -ENOENT;
+    if (beneath && path[0] == '/')
+        return -EXDEV;
     struct vnode *cur = vn_get(path[0] == '/' ? vfs_root() : start);
     const char *p = path;
     for (;;) {
@@ -178,6 +187,10 @@ static int resolve(struct vnode *start, const char *path, int flags, int depth, 
             *lastlen = len;
             return 0;
         }
+        if (beneath && cur == beneath->root && len == 2 && p[0] == '.' && p[1] == '.') {
+            vn_put(cur);
+            return -EXDEV;
+        }
         struct vnode *next;
         int r = lookup_one(cur, p, len, &next);
         if (r < 0) {
@@ -188,7 +201,7 @@ static int resolve(struct vnode *start, const char *path, int flags, int depth, 
         if (S_ISLNK(next->mode) &&
             (!is_last || trailing_slash || !(flags & LOOKUP_NOFOLLOW))) {
             struct vnode *target;
-            r = follow_link(cur, next, depth, &target);
+            r = follow_link(cur, next, depth, beneath, &target);
             vn_put(next);
             if (r < 0) {
                 vn_put(cur);
@@ -238,12 +251,12 @@ int vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out)
     int r = start_dir(dirfd, path, &start);
     if (r < 0)
         return r;
-    return resolve(start, path, flags, 0, false, out, NULL, NULL);
+    return resolve(start, path, flags, 0, false, NULL, out, NULL, NULL);
 }
 
 int vfs_lookup_in(struct vnode *dir, const char *path, int flags, struct vnode **out)
 {
-    return resolve(dir, path, flags, 0, false, out, NULL, NULL);
+    return resolve(dir, path, flags, 0, false, NULL, out, NULL, NULL);
 }
 
 int vfs_lookup_parent(int dirfd, const char *path, struct vnode **dir, const char **last,
@@ -255,7 +268,7 @@ int vfs_lookup_parent(int dirfd, const char *path, struct vnode **dir, const cha
     int r = start_dir(dirfd, path, &start);
     if (r < 0)
         return r;
-    return resolve(start, path, 0, 0, true, dir, last, lastlen);
+    return resolve(start, path, 0, 0, true, NULL, dir, last, lastlen);
 }
 
 bool vfs_readonly(struct vnode *v)

@@ -86,6 +86,14 @@ struct kiovec {
     uint64_t len;
 };
 
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    uint16_t d_reclen;
+    uint8_t d_type;
+    char d_name[];
+} __attribute__((packed));
+
 struct file;
 struct vnode;
 struct mount;
@@ -131,6 +139,7 @@ struct vnode_ops {
     int (*rename)(struct vnode *odir, const char *on, size_t ol, struct vnode *ndir,
                   const char *nn, size_t nl, unsigned flags);
     int (*readlink)(struct vnode *v, char *buf, size_t len);
+    int (*symlink)(struct vnode *dir, const char *name, size_t len, const char *target);
     int (*open)(struct vnode *v, struct file *f);
     int (*getattr)(struct vnode *v, struct kstat *st);
     int (*truncate)(struct vnode *v, uint64_t len);
@@ -156,6 +165,7 @@ struct mount {
     char name[NAME_MAX + 1];  /* the mount point's name in parent_dir */
     uint64_t dev;
     bool readonly;
+    bool beneath; /* symlinks inside resolve beneath the mount's root (volumes) */
 };
 
 static inline struct vnode *vn_get(struct vnode *v)
@@ -202,11 +212,22 @@ void console_init(const struct uh_bootinfo *bi);
 struct vnode *devfs_init(void);
 struct vnode *tmpfs_new(void);
 int imgfs_init(const struct uh_bootinfo *bi, struct vnode **root, const char **why);
+void volfs_init(void);
 const struct uimg_view *imgfs_view(void);
 struct file *pipe_new_pair(struct file **wr, uint32_t flags);
 
 /* epoll (epoll.c): a file that goes away leaves every epoll set. */
 void epoll_forget(struct file *f);
+
+/* Moves the bytes of the iovecs through a device, in batches of up to
+ * UH_IO_MAX_SEGS guest-physical segments (iov.c). fn moves one batch (nsegs struct
+ * uh_seg at guest-physical segs) and returns the bytes it moved or -errno; the
+ * transfer stops at an error, a short batch, or after the first batch with
+ * one_batch. into_memory: the device writes the buffers (a read). Returns the
+ * bytes moved, or the error if none were. */
+typedef int64_t (*iov_batch_fn)(void *ctx, uint32_t nsegs, uint64_t segs);
+ssize_t iov_xfer(const struct kiovec *iov, int cnt, bool into_memory, bool one_batch,
+                 iov_batch_fn fn, void *ctx);
 
 /* Blocking helper: wait until poll(f) & events or the deadline; -EAGAIN if non-blocking. */
 int file_wait(struct file *f, uint32_t events);

@@ -5,7 +5,7 @@
 # An optional tests/fuzz/seed_<x>.c (same comment convention) becomes the host
 # program build/tests/fuzz/seed_<x>, run as `seed_<x> DIR` to write seed inputs
 # into the corpus, so no binary corpus is committed. Targets and seeders may
-# include headers as "fs/x.h" (-Ikernel) or "x.h" from lib/ (-Ilib).
+# include headers as "fs/x.h" (-Ikernel) or "x.h" from lib/ (-Ilib) or vmm/ (-Ivmm).
 
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SEEDERS := $(basename $(notdir $(wildcard tests/fuzz/seed_*.c)))
@@ -13,8 +13,8 @@ fuzz_extra_sources = $(shell sed -n 's|^// fuzz-sources:||p' tests/fuzz/$(1).c)
 
 TEST_DEPS += $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%) $(FUZZ_SEEDERS:%=$(B)/tests/fuzz/%)
 
-$(B)/obj/fuzz/tests/fuzz/%.o: FUZZ_CFLAGS += -Ikernel -Ilib
-$(B)/obj/asan/tests/fuzz/%.o: ASAN_CFLAGS += -Ikernel -Ilib
+$(B)/obj/fuzz/tests/fuzz/%.o: FUZZ_CFLAGS += -Ikernel -Ilib -Ivmm
+$(B)/obj/asan/tests/fuzz/%.o: ASAN_CFLAGS += -Ikernel -Ilib -Ivmm
 
 define FUZZ_TARGET_RULE
 $(B)/tests/fuzz/$(1): $(B)/obj/fuzz/tests/fuzz/$(1).o \

@@ -38,6 +38,15 @@ check() {
     fi
 }
 
+# The volume of the vol-* modes, beside a secret.
+mkdir -p "$work/vol/sub"
+echo TOPSECRET >"$work/secret"
+echo "file data" >"$work/vol/file"
+ln -s ../secret "$work/vol/out"
+ln -s .. "$work/vol/outdir"
+mkfifo "$work/vol/fifo"
+secret_sum=$(cd "$work" && sha256sum secret)
+
 for uvmm in build/bin/uvmm build/bin/uvmm-asan; do
     v=${uvmm##*/}
     g() { check "$v/$1" "$2" "$3" -- "$uvmm" --mem 16 "$guest" "$1"; }
@@ -59,9 +68,26 @@ for uvmm in build/bin/uvmm build/bin/uvmm-asan; do
     g write-image 125 'unbacked guest-physical'
     g triple-fault 125 'triple fault'
     g halt 125 'guest halted'
+    # Volume hypercalls, on a volume beside a secret the guest must never reach.
+    vg() { check "$v/$1" "$2" "$3" -- "$uvmm" --mem 16 --volume "$work/vol:/vol" "$guest" "$1"; }
+    vg vol-errnos 0 ''
+    vg vol-path-beyond-ram 125 'outside guest memory'
+    vg vol-path-past-end 125 'outside guest memory'
+    vg vol-path-huge 125 'volume path of 1048576 bytes'
+    vg vol-path-empty 125 'volume path of 0 bytes'
+    vg vol-path-nul 125 'holds a NUL'
+    vg vol-path2-bad 125 'outside guest memory'
+    vg vol-readlink-bad-buf 125 'outside guest memory'
+    vg vol-io-bad-segment 125 'outside guest memory'
+    vg vol-io-too-many-segments 125 'segments'
+    vg vol-io-into-image 125 'outside guest memory'
+    vg vol-dir-huge 125 'directory buffer'
+    vg vol-dir-bad-buf 125 'outside guest memory'
+    vg vol-struct-past-end 125 'outside guest memory'
     check "$v/oom-touch" 137 'SIGKILL.*out of memory' -- "$uvmm" --mem 32 "$guest" oom-touch
     for seed in 1 2 3 4; do
-        timeout 60 "$uvmm" --mem 16 "$guest" random $seed >"$work/out" 2>"$work/err" </dev/null
+        timeout 60 "$uvmm" --mem 16 --volume "$work/vol:/vol" "$guest" random $seed \
+            >"$work/out" 2>"$work/err" </dev/null
         st=$?
         if grep -q -E 'AddressSanitizer|runtime error' "$work/err"; then
             echo "FAIL robustness/$v/random-$seed: sanitizer report"
@@ -123,3 +149,11 @@ done
 # The well-behaved mode prints, the rest never print "the monitor let that pass".
 "$uvmm" --mem 16 "$guest" ok >"$work/out" 2>&1 && grep -q 'still here' "$work/out" &&
     echo "PASS robustness/ok-guest" || echo "FAIL robustness/ok-guest: $(head -c 200 "$work/out")"
+
+# Nothing the guests did reached beyond their volume.
+if [ "$(cd "$work" && sha256sum secret)" = "$secret_sum" ] &&
+    [ -z "$(cd "$work" && ls -A | grep -v -x -E 'vol|secret|out|err|spin.out|junk|empty|good.img|cut.img|bad.img')" ]; then
+    echo "PASS robustness/volume-confined"
+else
+    echo "FAIL robustness/volume-confined: $(cd "$work" && ls -A | tr '\n' ' ')"
+fi
