@@ -2,6 +2,7 @@
 #   make          build everything into build/
 #   make setup    install what the build and the tests need (idempotent; apt-get as root)
 #   make test     build and run every test; the last line is "N passed, N failed"
+#   make test-deps  build what the tests need without running them
 #   make example  set up, build and boot the example unikernel
 # Each component adds its own rules in <component>/<component>.mk.
 
@@ -26,6 +27,9 @@ test: $(B)/.setup-stamp
 	@$(MAKE) --no-print-directory all $(TEST_DEPS)
 	@tests/run.sh
 
+# Everything the tests need, without running them (then: tests/run.sh SUITE...).
+test-deps: all $(TEST_DEPS)
+
 example: $(B)/.setup-stamp
 	@$(MAKE) --no-print-directory all
 	@scripts/run-example.sh
@@ -36,4 +40,4 @@ clean:
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
-.PHONY: all setup test example clean format
+.PHONY: all setup test test-deps example clean format
