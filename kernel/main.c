@@ -23,6 +23,7 @@ void kmain(uint64_t bootinfo_pa)
     if (bi->magic != UH_BOOT_MAGIC || bi->version != UH_BOOT_VERSION)
         panic("boot information has the wrong magic or version");
     kverbose = bi->flags & UH_BOOT_VERBOSE;
+    knotify = bi->flags & UH_BOOT_NOTIFY;
     kmark(UH_MARK_KERNEL_ENTRY);
     cpu_init((uint64_t)kstack + KSTACK_SIZE);
     time_init(bi);

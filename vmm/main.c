@@ -278,7 +278,8 @@ __attribute__((noreturn)) static void launch(struct vm *vm, struct uvmm_config *
     struct uh_bootinfo *bi = (struct uh_bootinfo *)(vm->mem + UH_BOOTINFO_GPA);
     bi->magic = UH_BOOT_MAGIC;
     bi->version = UH_BOOT_VERSION;
-    bi->flags = (cfg->verbose ? UH_BOOT_VERBOSE : 0) | (cfg->args_given ? UH_BOOT_ARGS : 0);
+    bi->flags = (cfg->verbose ? UH_BOOT_VERBOSE : 0) | (cfg->args_given ? UH_BOOT_ARGS : 0) |
+                (cfg->notify ? UH_BOOT_NOTIFY : 0);
     bi->mem_size = vm->mem_size;
     bi->kernel_end = vm->kernel_end;
     bi->image = gpa_make(vm->image_gpa);

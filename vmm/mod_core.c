@@ -165,6 +165,14 @@ static void hc_mark(struct vm *vm, uh_gpa_t arg)
 {
     struct uh_mark m = *(struct uh_mark *)gpa_ptr(vm, arg, sizeof m);
     trace_guest_mark(m.id, m.guest_tsc);
+    /* The pool's "notify=1": tell the daemon once that the program starts. The
+       guest may send the mark again; only the first one is passed on. */
+    if (m.id == UH_MARK_APP_ENTRY && vm->cfg->notify && vm->cfg->wait_fd >= 0) {
+        static const char started[] = "started\n";
+        vm->cfg->notify = false;
+        ssize_t r = write(vm->cfg->wait_fd, started, sizeof started - 1);
+        (void)r; /* a daemon that went away does not need to know */
+    }
 }
 
 static int core_setup(struct vm *vm, struct uh_bootinfo *bi)

@@ -12,6 +12,8 @@
  *   argv0=NAME   argv[0] instead of the image's
  *   env=K=V      one environment variable (after the image's)
  *   verbose=1    the boot-time breakdown on stderr
+ *   notify=1     write "started\n" to FD when the program's first instruction is
+ *                about to run (the daemon's running state and boot time)
  * When FD is a Unix socket, the first message may carry up to three fds
  * (SCM_RIGHTS); they become the program's stdin, stdout and stderr, in order.
  * EOF before a complete request means "not needed": uvmm exits 0 quietly.
@@ -117,6 +119,8 @@ int pool_wait(struct uvmm_config *cfg)
             cfg->argv0 = v;
         else if (!strcmp(f, "env") && nenv < MAX_FIELDS && strchr(v, '='))
             env[nenv++] = v;
+        else if (!strcmp(f, "notify"))
+            cfg->notify = strcmp(v, "0") != 0;
         else if (!strcmp(f, "verbose"))
             cfg->verbose = strcmp(v, "0") != 0;
         else

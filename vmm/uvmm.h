@@ -30,6 +30,7 @@ struct uvmm_config {
     bool verbose;
     char *argv0;             /* argv[0] override (pool requests) */
     int wait_fd;             /* --wait-fd: pool mode, -1 otherwise */
+    bool notify;             /* pool request notify=1: "started\n" on wait_fd at the program's entry */
     const char *net_tap;     /* --net TAP */
     int net_fd;              /* --net-fd FD, -1 otherwise */
     const char *mac, *ip, *gw, *dns;

@@ -45,7 +45,7 @@ enum uh_call {
     UH_TIME = 5,        /* struct uh_time: host clocks now */
     UH_RANDOM = 6,      /* struct uh_io: fill with random bytes from the host */
     UH_LOG = 7,         /* struct uh_buf: one diagnostic line for --verbose (stderr, prefixed) */
-    UH_MARK = 8,        /* struct uh_mark: boot-time breakdown checkpoint (--verbose only) */
+    UH_MARK = 8,        /* struct uh_mark: boot-time checkpoint (--verbose, or APP_ENTRY with UH_BOOT_NOTIFY) */
     UH_NET_BASE = 16,   /* 16..31: network device (see net module) */
     UH_VOL_BASE = 32,   /* 32..63: host-directory volumes */
     UH_NR_CALLS = 64,
@@ -281,6 +281,7 @@ struct uh_vol_dir {
 #define UH_BOOT_VERSION 1
 #define UH_BOOT_VERBOSE (1u << 0)
 #define UH_BOOT_ARGS (1u << 1) /* argv holds the arguments given after "--" (argv[1..]) */
+#define UH_BOOT_NOTIFY (1u << 2) /* send UH_MARK_APP_ENTRY even without VERBOSE (pool "notify=1") */
 
 #define UH_STDIO_TTY (1u << 31) /* in uh_stdio.mode: the host fd is a terminal */
 struct uh_stdio {

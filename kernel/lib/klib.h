@@ -54,6 +54,7 @@ __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...)
 /* One line to stderr through the monitor, only with --verbose. */
 __attribute__((format(printf, 1, 2))) void klog(const char *fmt, ...);
 extern bool kverbose;
+extern bool knotify; /* the monitor wants to know when the program starts */
 
 #define assert(c) ((c) ? (void)0 : panic("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__))
 

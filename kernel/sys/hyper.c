@@ -8,6 +8,7 @@
 #include "arch/hcall.h"
 
 bool kverbose;
+bool knotify;
 
 void kexit(int status)
 {
@@ -68,7 +69,7 @@ void klog(const char *fmt, ...)
 
 void kmark(int id)
 {
-    if (!kverbose)
+    if (!kverbose && !(knotify && id == UH_MARK_APP_ENTRY))
         return;
     struct uh_mark m = {.id = id, .guest_tsc = rdtsc()};
     hcall(UH_MARK, &m);

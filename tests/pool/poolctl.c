@@ -8,6 +8,8 @@
  *   -s     pass this process's stdin, stdout and stderr with SCM_RIGHTS
  *   -q     close the socket instead of sending a request
  *   -t     print to stderr the microseconds from request to uvmm's exit
+ *   -n     after the request, copy what uvmm writes on the socket ("started\n"
+ *          with notify=1) to stderr as "poolctl: said <line>"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,7 @@ static double now_us(void)
 
 int main(int argc, char **argv)
 {
-    int pass_stdio = 0, quit = 0, timing = 0, i = 1;
+    int pass_stdio = 0, quit = 0, timing = 0, said = 0, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] && argv[i][2] == 0; i++) {
         if (argv[i][1] == 's')
             pass_stdio = 1;
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
             quit = 1;
         else if (argv[i][1] == 't')
             timing = 1;
+        else if (argv[i][1] == 'n')
+            said = 1;
         else
             break;
     }
@@ -43,7 +47,7 @@ int main(int argc, char **argv)
     while (sep < argc && strcmp(argv[sep], "--") != 0)
         sep++;
     if (i >= sep) {
-        fprintf(stderr, "usage: poolctl [-s] [-q] [-t] UVMM [OPTION...] -- FIELD...\n");
+        fprintf(stderr, "usage: poolctl [-s] [-q] [-t] [-n] UVMM [OPTION...] -- FIELD...\n");
         return 2;
     }
     int sv[2];
@@ -103,6 +107,19 @@ int main(int argc, char **argv)
         double t0 = now_us();
         if (sendmsg(sv[0], &mh, 0) != (ssize_t)len)
             perror("poolctl: sendmsg");
+        if (said) {
+            char line[256];
+            size_t got = 0;
+            ssize_t n;
+            while (got < sizeof line - 1 && (n = read(sv[0], line + got, sizeof line - 1 - got)) > 0)
+                got += n;
+            line[got] = 0;
+            for (char *l = line, *nl; *l; l = nl + 1) {
+                if (!(nl = strchr(l, '\n')))
+                    nl = l + strlen(l) - 1;
+                fprintf(stderr, "poolctl: said %.*s\n", (int)(nl - l), l);
+            }
+        }
         int st;
         waitpid(pid, &st, 0);
         if (timing)

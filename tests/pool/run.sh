@@ -36,6 +36,19 @@ for uvmm in build/bin/uvmm build/bin/uvmm-asan; do
     expect $v/missing-image 125 '' -- $p -s $uvmm --mem 16 -- image=/nonexistent
     expect $v/exit-status 134 'before abort' -- $p -s $uvmm --mem 16 -- image=build/tests/conformance/crash_abort
 done
+# notify=1: "started" once, when the program starts; nothing without it.
+for n in 1 0; do
+    timeout 60 $p -s -n build/bin/uvmm --mem 16 -- image=$hello notify=$n >"$work/out" 2>"$work/err" </dev/null
+    said=$(grep -c '^poolctl: said started$' "$work/err")
+    others=$(grep -c '^poolctl: said' "$work/err")
+    if [ "$(cat "$work/out")" != 'Hello from a Uigniter unikernel!' ]; then
+        echo "FAIL pool/notify-$n: stdout $(head -c 200 "$work/out")"
+    elif [ "$said" != "$n" ] || [ "$others" != "$n" ]; then
+        echo "FAIL pool/notify-$n: uvmm said: $(grep said "$work/err" | head -3)"
+    else
+        echo "PASS pool/notify-$n"
+    fi
+done
 # Environment: the command line's first, the request's may override it.
 expect env 0 "$(printf 'A=request\nB=cmdline\n')" -- \
     $p -s build/bin/uvmm --env A=cmdline --env B=cmdline -- \
