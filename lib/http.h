@@ -68,7 +68,9 @@ typedef struct http_server_config {
     int max_conns;                     /* 1024; more are closed at once */
 } http_server_config;
 
-/* host may be "0.0.0.0"; port 0 picks a free port (see http_server_port). */
+/* host may be "0.0.0.0"; port 0 picks a free port (see http_server_port).
+ * host NULL: no listener of its own; the server serves the connections given
+ * to http_server_adopt (a Unix socket's, say). */
 http_server *http_server_create(el_loop *loop, const char *host, int port,
                                 const http_server_config *cfg);
 void http_server_free(http_server *srv);

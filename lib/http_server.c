@@ -627,7 +627,12 @@ http_server *http_server_create(el_loop *loop, const char *host, int port,
     if (s->cfg.idle_timeout_ms < t)
         t = s->cfg.idle_timeout_ms;
     s->sweep_ms = t / 4 < 10 ? 10 : t / 4 > 1000 ? 1000 : t / 4;
-    s->fd = net_listen(host, port, 511);
+    s->fd = host ? net_listen(host, port, 511) : -1;
+    if (!host) {
+        s->port = 0; /* serves only what is adopted */
+        s->sweep_timer = el_timer_add(loop, s->sweep_ms, server_sweep, s);
+        return s;
+    }
     if (s->fd < 0) {
         int e = errno;
         free(s);
@@ -653,8 +658,10 @@ void http_server_free(http_server *s)
     while (s->conns)
         conn_free(s->conns);
     el_timer_del(s->loop, s->sweep_timer);
-    el_file_del(s->loop, s->fd, EL_READABLE);
-    close(s->fd);
+    if (s->fd >= 0) {
+        el_file_del(s->loop, s->fd, EL_READABLE);
+        close(s->fd);
+    }
     free(s);
 }
 
