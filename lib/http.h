@@ -18,7 +18,7 @@
  *
  * Client: http_call_start() sends one request and calls done() once with the
  * response or an errno value. Connections are kept alive and reused per
- * host:port. Request bodies are whole or fed later (http_call_write/_end);
+ * host:port (or Unix socket path). Request bodies are whole or fed later (http_call_write/_end);
  * response bodies are buffered (bounded by max_body) or handed to on_body.
  */
 #ifndef UIG_HTTP_H
@@ -158,6 +158,8 @@ typedef struct http_call_opts {
     const char *method; /* default "GET" */
     const char *host;   /* IPv4 or "localhost" */
     int port;
+    const char *unix_path;      /* instead of host and port: a Unix stream socket
+                                   (a local daemon's API); sent as Host: localhost */
     const char *path;           /* default "/" */
     const http_header *headers; /* extra request headers */
     int nheaders;

@@ -2,7 +2,8 @@
  *
  * A call owns one connection while it runs; connections that end a
  * keep-alive exchange cleanly go back to a per-client pool and are reused
- * for the same host:port. A pooled connection may have been closed by the
+ * for the same host:port, or the same Unix socket path (kept in host with
+ * port 0, which no TCP peer has). A pooled connection may have been closed by the
  * server in the meantime, so a call that fails on a reused connection before
  * any byte of response arrived is retried once on a fresh one, when its
  * request is still at hand (a whole body, not one fed later).
@@ -21,14 +22,16 @@
 #include "http_int.h"
 #include "net.h"
 
+/* Room for an IPv4 host name or a Unix socket path. */
+#define PEER_MAX   (NET_UNIX_PATH_MAX + 1)
 #define READ_CHUNK (64 * 1024)
 #define DRAIN_LOW  (64 * 1024)
 
 typedef struct cconn {
     http_client *cli;
     int fd;
-    char host[NET_ADDR_MAX];
-    int port;
+    char host[PEER_MAX];
+    int port; /* 0: host is a Unix socket path */
     int connected;
     int reused;
     buf in, out;
@@ -42,8 +45,8 @@ enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED };
 struct http_call {
     http_client *cli;
     cconn *conn;
-    char host[NET_ADDR_MAX];
-    int port;
+    char host[PEER_MAX];
+    int port; /* 0: host is a Unix socket path */
     int is_head;
     buf request;   /* head and whole body, kept for a retry */
     int body_mode; /* for bodies fed later */
@@ -102,7 +105,7 @@ static cconn *cconn_open(http_client *cli, const char *host, int port)
     cconn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->fd = net_connect(host, port);
+    c->fd = port ? net_connect(host, port) : net_connect_unix(host);
     if (c->fd < 0) {
         int e = errno;
         free(c);
@@ -511,9 +514,10 @@ http_call *http_call_start(http_client *cli, const http_call_opts *o, http_done_
 {
     const char *method = o->method ? o->method : "GET";
     const char *path = o->path ? o->path : "/";
-    if (!done || !token_ok(method) || !token_ok(path) || !o->host || o->port <= 0 ||
-        o->port > 65535 || strlen(o->host) >= NET_ADDR_MAX || (o->body && o->body_len < 0) ||
-        o->body_len < HTTP_BODY_LATER) {
+    int tcp_ok = o->host && o->port > 0 && o->port <= 65535 && strlen(o->host) < NET_ADDR_MAX;
+    int unix_ok = o->unix_path && *o->unix_path && strlen(o->unix_path) < PEER_MAX;
+    if (!done || !token_ok(method) || !token_ok(path) || !(o->unix_path ? unix_ok : tcp_ok) ||
+        (o->body && o->body_len < 0) || o->body_len < HTTP_BODY_LATER) {
         errno = EINVAL;
         return NULL;
     }
@@ -527,8 +531,8 @@ http_call *http_call_start(http_client *cli, const http_call_opts *o, http_done_
     if (!call)
         return NULL;
     call->cli = cli;
-    snprintf(call->host, sizeof(call->host), "%s", o->host);
-    call->port = o->port;
+    snprintf(call->host, sizeof(call->host), "%s", o->unix_path ? o->unix_path : o->host);
+    call->port = o->unix_path ? 0 : o->port;
     call->is_head = strcasecmp(method, "HEAD") == 0;
     call->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
     call->max_body = o->max_body ? o->max_body : 16 * 1024 * 1024;
@@ -540,7 +544,10 @@ http_call *http_call_start(http_client *cli, const http_call_opts *o, http_done_
     call->msg.max_bytes = 64 * 1024;
 
     buf *r = &call->request;
-    buf_printf(r, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, path, o->host, o->port);
+    if (o->unix_path)
+        buf_printf(r, "%s %s HTTP/1.1\r\nHost: localhost\r\n", method, path);
+    else
+        buf_printf(r, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, path, o->host, o->port);
     int has_body = o->body || o->body_len != 0;
     if (has_body && o->content_type)
         buf_printf(r, "Content-Type: %s\r\n", o->content_type);

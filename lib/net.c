@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int net_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
@@ -133,6 +134,32 @@ int net_connect(const char *host, int port)
         return -1;
     }
     net_set_nodelay(fd, 1);
+    return fd;
+}
+
+int net_connect_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    _Static_assert(sizeof(sa.sun_path) > NET_UNIX_PATH_MAX, "sun_path too small");
+    size_t len = path ? strlen(path) : 0;
+    if (len == 0 || len > NET_UNIX_PATH_MAX) {
+        errno = len ? ENAMETOOLONG : EINVAL;
+        return -1;
+    }
+    memcpy(sa.sun_path, path, len + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do
+        rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
     return fd;
 }
 

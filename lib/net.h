@@ -1,7 +1,8 @@
 /* net.h -- small TCP helpers in the spirit of Redis' anet: listen, accept,
  * connect, socket options and "HOST:PORT" parsing. Every socket they return is
  * non-blocking and close-on-exec. IPv4 only, which is what the unikernel's
- * network stack offers. Errors: -1 with errno.
+ * network stack offers; host tools may also connect to a Unix stream socket
+ * (a daemon's local API). Errors: -1 with errno.
  */
 #ifndef UIG_NET_H
 #define UIG_NET_H
@@ -25,6 +26,11 @@ int net_accept(int lfd, char *ip, size_t iplen, int *port);
  * net_connect_result() tells how it went. */
 int net_connect(const char *host, int port);
 int net_connect_result(int fd);
+/* The same for the Unix stream socket at path, which must fit a sockaddr_un
+ * (at most NET_UNIX_PATH_MAX bytes; ENAMETOOLONG beyond). A Unix connect
+ * completes at once or fails (EAGAIN when the listener's backlog is full). */
+#define NET_UNIX_PATH_MAX 107
+int net_connect_unix(const char *path);
 /* Blocking connect with a timeout, for tools and tests. */
 int net_connect_wait(const char *host, int port, int timeout_ms);
 
