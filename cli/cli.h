@@ -18,10 +18,29 @@ struct cli_command {
     const char *summary; /* one line for `uigniterctl --help` */
 };
 
+/* The options given before the command name. */
+struct cli_globals {
+    const char *host; /* --host ADDR; NULL: UIGNITER_HOST or the default */
+    int json;         /* --json: print the daemon's JSON as it comes */
+};
+extern struct cli_globals cli_opts;
+
 /* Prints "uigniterctl: <message>" on stderr and returns status. */
 __attribute__((format(printf, 2, 3))) int cli_error(int status, const char *fmt, ...);
+/* Reports what getopt_long (run with opterr 0 and a leading ':') returned as
+ * c, for command cmd, as a usage error; returns CLI_USAGE. */
+int cli_option_error(const char *cmd, int c, char **argv);
 
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -1,14 +1,22 @@
 /*
- * cmd_inspect.c — `uigniterctl inspect APP.img`: validates an image with the very
- * parser the kernel uses (kernel/fs/image_parse.c) and prints what it holds.
+ * cmd_inspect.c — `uigniterctl inspect APP.img|ID`. Given a file, it validates the
+ * image with the very parser the kernel uses (kernel/fs/image_parse.c) and prints
+ * what it holds; given anything else, it asks the daemon for that VM
+ * (GET /vm/{id}) and prints its JSON, indented (as is with --json). A file wins:
+ * an argument that names an existing file, or that has a '/' in it (which no VM
+ * id or name has), is an image.
  *
- * The output is meant for people and for tests, so it is stable: a summary, the
- * entry, argv and env as quoted strings, then the tree in depth-first name order,
- * one line per inode. The walk is iterative (parent fields and contiguous runs make
- * that easy), so a deep image cannot exhaust the stack of the tool that checks it.
+ * The image listing is meant for people and for tests, so it is stable: a summary,
+ * the entry, argv and env as quoted strings, then the tree in depth-first name
+ * order, one line per inode. The walk is iterative (parent fields and contiguous
+ * runs make that easy), so a deep image cannot exhaust the stack of the tool that
+ * checks it.
  */
+#include "api.h"
 #include "cli.h"
 #include "image_parse.h"
+
+#include <cJSON.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +31,10 @@
 
 static const char inspect_usage[] =
     "usage: uigniterctl inspect APP.img\n"
+    "       uigniterctl inspect ID\n"
     "\n"
-    "Checks APP.img as the kernel would and prints it:\n"
+    "With a file (an existing path, or any argument with a '/'), checks APP.img as\n"
+    "the kernel would and prints it:\n"
     "  image: PATH (N bytes, N inodes)\n"
     "  entry: GUEST PATH of the program\n"
     "  argv: \"ARG\"...   default arguments, argv[0] first\n"
@@ -33,7 +43,11 @@ static const char inspect_usage[] =
     "  (directories: SIZE is the number of entries; MTIME is UTC).\n"
     "Names are printed as stored, with control bytes and '\\' escaped.\n"
     "\n"
-    "exit status: 0 valid, 1 invalid or unreadable, 2 usage error\n";
+    "Otherwise ID names a VM (an id, a unique id prefix, or a name) and its record\n"
+    "in the daemon is printed as indented JSON (with the global --json: as sent).\n"
+    "\n"
+    "exit status: 0 valid image / VM found, 1 invalid or unreadable image, unknown\n"
+    "VM or daemon unreachable, 2 usage error\n";
 
 /* ---- printing -------------------------------------------------------------------- */
 
@@ -247,14 +261,39 @@ static int inspect(const char *file)
     return rc;
 }
 
+static int inspect_vm(const char *id)
+{
+    api_req r = {0};
+    if (api_path(&r, "/vm/", id, NULL) < 0)
+        return CLI_FAIL;
+    if (api_do(&r) < 0) {
+        api_release(&r);
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    char *text = cli_opts.json || !r.json ? NULL : cJSON_Print(r.json);
+    if (text)
+        printf("%s\n", text);
+    else
+        api_print_raw(&r);
+    free(text);
+    api_release(&r);
+    if (fflush(stdout) != 0)
+        rc = cli_error(CLI_FAIL, "writing the VM failed");
+    return rc;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(inspect_usage, stdout);
         return CLI_OK;
     }
-    if (argc != 2 || argv[1][0] == '-')
-        return cli_error(CLI_USAGE,
-                         "inspect: expected one APP.img (see uigniterctl inspect --help)");
-    return inspect(argv[1]);
+    if (argc != 2 || argv[1][0] == '-' || !argv[1][0])
+        return cli_error(CLI_USAGE, "inspect: expected one APP.img or VM id (see uigniterctl "
+                                    "inspect --help)");
+    struct stat st;
+    if (strchr(argv[1], '/') || stat(argv[1], &st) == 0)
+        return inspect(argv[1]);
+    return inspect_vm(argv[1]);
 }
