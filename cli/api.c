@@ -31,7 +31,7 @@
 #define ERROR_BODY_MAX (64 * 1024) /* of an error reply to a streamed request */
 
 static struct {
-    char spec[NET_UNIX_PATH_MAX + 8]; /* as given, for messages */
+    char spec[256]; /* as given, for messages */
     char host[NET_ADDR_MAX];
     int port;
     char unix_path[NET_UNIX_PATH_MAX + 1]; /* set instead of host:port */
