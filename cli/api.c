@@ -370,9 +370,13 @@ void api_on_signal(void (*fn)(int signo, void *arg), void *arg)
     api.signal_arg = arg;
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    static const int catch[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof catch / sizeof catch[0]; i++) {
+        struct sigaction old;
+        /* One ignored from the start (nohup, a script's background job) stays so. */
+        if (sigaction(catch[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaddset(&set, catch[i]);
+    }
     int fd = sigprocmask(SIG_BLOCK, &set, NULL) < 0
                  ? -1
                  : signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

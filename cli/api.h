@@ -90,7 +90,9 @@ int api_for_each(const char *method, const char *prefix, char **names, int n, co
 void api_release(api_req *r);
 
 /* Catches SIGINT, SIGTERM and SIGHUP from now on and calls fn on the loop for
- * each one instead of dying: the place to stop a VM the user gave up on. */
+ * each one instead of dying: the place to stop a VM the user gave up on. A
+ * signal that was ignored when we started (nohup, a script's background job)
+ * stays ignored. */
 void api_on_signal(void (*fn)(int signo, void *arg), void *arg);
 
 /* Writes all of data to fd 1 (streamed logs); 0, or -1 when stdout is gone. */
