@@ -407,6 +407,60 @@ int api_write_stdout(const char *data, size_t len)
     return 0;
 }
 
+static void print_compact(const cJSON *j, FILE *out)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    fputs(s ? s : "null", out);
+    free(s);
+}
+
+static int is_container(const cJSON *j)
+{
+    return cJSON_IsArray(j) || cJSON_IsObject(j);
+}
+
+/* Two spaces a level; an array of scalars stays on one line (argv, env, ports). */
+static void print_pretty(const cJSON *j, int depth, FILE *out)
+{
+    if (!is_container(j)) {
+        print_compact(j, out);
+        return;
+    }
+    int obj = cJSON_IsObject(j), flat = !obj;
+    for (const cJSON *c = j->child; c && flat; c = c->next)
+        flat = !is_container(c);
+    if (!j->child || flat) {
+        fputc(obj ? '{' : '[', out);
+        for (const cJSON *c = j->child; c; c = c->next) {
+            print_compact(c, out);
+            if (c->next)
+                fputs(", ", out);
+        }
+        fputc(obj ? '}' : ']', out);
+        return;
+    }
+    fputc(obj ? '{' : '[', out);
+    for (const cJSON *c = j->child; c; c = c->next) {
+        fprintf(out, "\n%*s", 2 * (depth + 1), "");
+        if (obj) {
+            cJSON *key = cJSON_CreateString(c->string ? c->string : "");
+            print_compact(key, out);
+            cJSON_Delete(key);
+            fputs(": ", out);
+        }
+        print_pretty(c, depth + 1, out);
+        if (c->next)
+            fputc(',', out);
+    }
+    fprintf(out, "\n%*s%c", 2 * depth, "", obj ? '}' : ']');
+}
+
+void api_print_json(const cJSON *json)
+{
+    print_pretty(json, 0, stdout);
+    putchar('\n');
+}
+
 void api_print_raw(const api_req *r)
 {
     fwrite(r->resp ? r->resp : "", 1, r->resp_len, stdout);

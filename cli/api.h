@@ -97,6 +97,8 @@ void api_on_signal(void (*fn)(int signo, void *arg), void *arg);
 
 /* Writes all of data to fd 1 (streamed logs); 0, or -1 when stdout is gone. */
 int api_write_stdout(const char *data, size_t len);
+/* Prints JSON indented by two spaces a level, arrays of scalars on one line. */
+void api_print_json(const struct cJSON *json);
 /* Prints a reply body as the daemon sent it, with a final newline (--json). */
 void api_print_raw(const api_req *r);
 

@@ -271,12 +271,10 @@ static int inspect_vm(const char *id)
         return CLI_FAIL;
     }
     int rc = CLI_OK;
-    char *text = cli_opts.json || !r.json ? NULL : cJSON_Print(r.json);
-    if (text)
-        printf("%s\n", text);
-    else
+    if (cli_opts.json || !r.json)
         api_print_raw(&r);
-    free(text);
+    else
+        api_print_json(r.json);
     api_release(&r);
     if (fflush(stdout) != 0)
         rc = cli_error(CLI_FAIL, "writing the VM failed");

@@ -162,6 +162,7 @@ static void print_pool(const api_req *metrics, const api_req *health)
             table_add(&t, mem, ready, target);
         }
         table_print(&t, stdout);
+        table_free(&t);
     } else {
         double ready;
         if (api_ok(health) && json_num(health->json, "pool_ready", &ready))

@@ -185,7 +185,7 @@ if [ -n "$web" ]; then
     t ps_json 0 ctl --json ps && ok ps_json is_json "$tmp/out"
     if t inspect_vm 0 ctl inspect web; then
         ok inspect_vm_json is_json "$tmp/out"
-        ok inspect_vm_pretty grep -q $'^\t"id":' "$tmp/out"
+        ok inspect_vm_pretty grep -qE '^  "id": "[0-9a-f]+",$' "$tmp/out"
         ok inspect_vm_fields test "$(jget "$tmp/out" 'j["id"], j["name"], j["image"], j["args"]')" = "('$web', 'web', 'httpd', ['--port', '80'])"
     fi
     t inspect_prefix 0 ctl --json inspect "${web:0:6}" && ok inspect_prefix test "$(jget "$tmp/out" 'j["id"]')" = "$web"
