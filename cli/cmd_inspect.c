@@ -3,8 +3,9 @@
  * image with the very parser the kernel uses (kernel/fs/image_parse.c) and prints
  * what it holds; given anything else, it asks the daemon for that VM
  * (GET /vm/{id}) and prints its JSON, indented (as is with --json). A file wins:
- * an argument that names an existing file, or that has a '/' in it (which no VM
- * id or name has), is an image.
+ * an argument that names an existing regular file, or that has a '/' in it (which
+ * no VM id or name has), is an image; a directory of the same name as a VM (the
+ * tree's own web/, say) does not hide the VM.
  *
  * The image listing is meant for people and for tests, so it is stable: a summary,
  * the entry, argv and env as quoted strings, then the tree in depth-first name
@@ -33,8 +34,8 @@ static const char inspect_usage[] =
     "usage: uigniterctl inspect APP.img\n"
     "       uigniterctl inspect ID\n"
     "\n"
-    "With a file (an existing path, or any argument with a '/'), checks APP.img as\n"
-    "the kernel would and prints it:\n"
+    "With a file (an existing regular file, or any argument with a '/'), checks\n"
+    "APP.img as the kernel would and prints it:\n"
     "  image: PATH (N bytes, N inodes)\n"
     "  entry: GUEST PATH of the program\n"
     "  argv: \"ARG\"...   default arguments, argv[0] first\n"
@@ -291,7 +292,7 @@ int cmd_inspect(int argc, char **argv)
         return cli_error(CLI_USAGE, "inspect: expected one APP.img or VM id (see uigniterctl "
                                     "inspect --help)");
     struct stat st;
-    if (strchr(argv[1], '/') || stat(argv[1], &st) == 0)
+    if (strchr(argv[1], '/') || (stat(argv[1], &st) == 0 && S_ISREG(st.st_mode)))
         return inspect(argv[1]);
     return inspect_vm(argv[1]);
 }
