@@ -244,6 +244,7 @@ out:
 typedef struct link_info {
     const char *want; /* name asked for */
     bool found;
+    char other[IFNAMSIZ]; /* the link that answered to want under another name */
     int index;
     unsigned flags;
     int master;
@@ -288,10 +289,15 @@ static void on_link(const struct nlmsghdr *h, void *arg)
         got.want = li->want;
         got.found = true;
         *li = got;
+    } else if (name && !li->found) {
+        snprintf(li->other, sizeof(li->other), "%s", name);
     }
 }
 
-/* Looks a link up by name: 0 and li filled, or -1 (ENODEV when absent). */
+/* Looks a link up by name: 0 and li filled, or -1 (ENODEV when absent). The
+ * kernel looks names up among the links' alternative names too (ip link
+ * property add ... altname): a link that only has name as one is another
+ * link, and the answer is EEXIST. */
 static int link_get(const char *name, link_info *li, char *err, size_t errlen)
 {
     nlreq r;
@@ -304,6 +310,9 @@ static int link_get(const char *name, link_info *li, char *err, size_t errlen)
     snprintf(what, sizeof(what), "link %s", name);
     if (nl_talk(&r, on_link, li, err, errlen, what) < 0)
         return -1;
+    if (!li->found && li->other[0])
+        return fail(err, errlen, EEXIST, "%s is an alternative name of the link %s", name,
+                    li->other);
     if (!li->found)
         return fail(err, errlen, ENODEV, "link %s: not in the kernel's answer", name);
     return 0;
@@ -417,14 +426,16 @@ static int addr_add(int index, uint32_t addr, uint32_t bcast, int plen, char *er
 
 /* ---- configuration ------------------------------------------------------- */
 
-/* What the kernel accepts as an interface name (dev_valid_name). */
+/* What the kernel accepts as an interface name (dev_valid_name), without '%':
+ * the kernel takes a name with '%' for a pattern ("br%d" makes br0), so the
+ * link made would not be the one named, and could not be found again. */
 static bool ifname_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '/' || s[i] == ':' || s[i] <= ' ' || s[i] == 0x7f)
+        if (s[i] == '/' || s[i] == ':' || s[i] == '%' || s[i] <= ' ' || s[i] == 0x7f)
             return false;
     return true;
 }
@@ -758,15 +769,25 @@ int netmgr_tap_create(netmgr *nm, char name[IFNAMSIZ], char *err, size_t errlen)
 
 int netmgr_tap_delete(netmgr *nm, const char *name)
 {
-    /* Only our own taps: a typo must not take down the bridge or eth0. */
-    if (!name || !is_tap_name(nm->tap_prefix, name) || strlen(name) >= IFNAMSIZ) {
+    /* Only our own taps: a typo must not take down the bridge or eth0, nor a
+       link of another kind that happens to have a tap's name. The link is
+       looked up first and deleted by index, since a deletion by name would
+       also take a link that has the name only as an alternative name. */
+    if (!name || strlen(name) >= IFNAMSIZ || !is_tap_name(nm->tap_prefix, name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    link_info li;
+    if (link_get(name, &li, NULL, 0) < 0)
+        return errno == ENODEV ? 0 : -1;
+    if (strcmp(li.kind, "tun") != 0) {
         errno = EINVAL;
         return -1;
     }
     nlreq r;
     struct ifinfomsg *ifi = nl_init(&r, RTM_DELLINK, NLM_F_ACK, sizeof(*ifi));
     ifi->ifi_family = AF_UNSPEC;
-    nl_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+    ifi->ifi_index = li.index;
     if (nl_talk(&r, NULL, NULL, NULL, 0, "deleting a tap") == 0 || errno == ENODEV)
         return 0;
     return -1;

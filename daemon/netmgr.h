@@ -52,7 +52,9 @@ void netmgr_mac_str(const uint8_t mac[6], char out[18]);
  * it to the bridge and brings it up. Returns its fd and writes its name to
  * name. The tap lives as long as some process holds the fd. */
 int netmgr_tap_create(netmgr *nm, char name[IFNAMSIZ], char *err, size_t errlen);
-/* Deletes a link by name (an orphaned tap). 0 when gone or not there. */
+/* Deletes a tap by name (an orphaned one). 0 when gone or not there;
+ * -1/EINVAL when the name is not tap_prefix + digits or the link is not a
+ * tap; -1/EEXIST when the name is only another link's alternative name. */
 int netmgr_tap_delete(netmgr *nm, const char *name);
 /* Names of the links whose name is tap_prefix followed by digits. Returns how
  * many (at most max), or -1. */
