@@ -22,16 +22,20 @@ void api_reply_vm(http_req *req, int status, const vm *v)
     cJSON_Delete(o);
 }
 
-static bool query_flag(http_req *req, const char *key)
+/* ?KEY, ?KEY=1, ?KEY=true: on; absent, ?KEY=0, ?KEY=false: off. */
+bool api_query_flag(http_req *req, const char *key)
 {
     char v[16];
     return http_req_query(req, key, v, sizeof v) >= 0 && strcmp(v, "0") != 0 &&
            strcmp(v, "false") != 0;
 }
+#define query_flag api_query_flag
 
 static long query_long(http_req *req, const char *key, long dflt, long min, long max, bool *bad)
 {
-    char v[32], *end;
+    /* As long as a request line can be, so that a long value is refused, not ignored. */
+    static char v[16384];
+    char *end;
     if (http_req_query(req, key, v, sizeof v) < 0)
         return dflt;
     long x = strtol(v, &end, 10);

@@ -301,5 +301,6 @@ void api_on_request(http_req *req);
 void api_on_headers(http_req *req);
 /* Replies to a VM request with the VM's JSON. */
 void api_reply_vm(http_req *req, int status, const vm *v);
+bool api_query_flag(http_req *req, const char *key);
 
 #endif

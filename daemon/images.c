@@ -402,7 +402,7 @@ void images_get(http_req *req, const char *name)
 
 void images_delete(http_req *req, const char *name)
 {
-    char p[PATH_MAX + RR_IMAGE_MAX + 16], q[8];
+    char p[PATH_MAX + RR_IMAGE_MAX + 16];
     if (!image_name_ok(name)) {
         http_reply_error(req, 400, "bad image name");
         return;
@@ -411,7 +411,7 @@ void images_delete(http_req *req, const char *name)
         http_reply_error(req, 404, "no image '%s'", name);
         return;
     }
-    bool force = http_req_query(req, "force", q, sizeof q) >= 0 && strcmp(q, "0") != 0;
+    bool force = api_query_flag(req, "force");
     if (!force) {
         for (vm *v = vm_list; v; v = v->next)
             if (strcmp(v->image, name) == 0 && vm_live(v)) {

@@ -154,6 +154,13 @@ int port_spec_parse(const char *s, port_spec *out, char *err, size_t errlen)
     return 0;
 }
 
+int port_spec_clash(const port_spec *a, const port_spec *b)
+{
+    return a->host_port == b->host_port &&
+           (!strcmp(a->host_addr, b->host_addr) || !strcmp(a->host_addr, "0.0.0.0") ||
+            !strcmp(b->host_addr, "0.0.0.0"));
+}
+
 void port_spec_str(const port_spec *p, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s:%d:%d", p->host_addr, p->host_port, p->vm_port);

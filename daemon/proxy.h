@@ -26,6 +26,9 @@ typedef struct port_spec {
 /* Parses "HOSTPORT:VMPORT", "ADDR:HOSTPORT:VMPORT", either optionally ending in
  * "/tcp". Returns 0, or -1 with a reason in err ("/udp" is not supported). */
 int port_spec_parse(const char *s, port_spec *out, char *err, size_t errlen);
+/* Both would listen on the same host socket: the same port, and the same
+ * address or either of them 0.0.0.0. */
+int port_spec_clash(const port_spec *a, const port_spec *b);
 /* "ADDR:HOSTPORT:VMPORT" */
 void port_spec_str(const port_spec *p, char *out, size_t outlen);
 

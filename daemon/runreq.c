@@ -171,8 +171,15 @@ static int parse_volume(const char *spec, int idx, char **out, char *err, size_t
         return fail(err, errlen,
                     "volumes[%d]: the guest directory must be an absolute path without . or ..",
                     idx);
-    if (glen == 1)
+    bool clean = guest[glen - 1] != '/';
+    for (size_t i = 1; i < glen; i++)
+        clean = clean && !(guest[i] == '/' && guest[i - 1] == '/');
+    if (glen == 1 || (clean == false && strspn(guest, "/") == glen))
         return fail(err, errlen, "volumes[%d]: cannot mount over /", idx);
+    if (!clean)
+        return fail(err, errlen,
+                    "volumes[%d]: the guest directory must not have empty parts or end in /",
+                    idx);
     /* Keep the spec as uvmm takes it; ":rw" is the default there. */
     size_t keep = c2 && strcmp(c2, ":rw") == 0 ? (size_t)(c2 - spec) : strlen(spec);
     char *s = malloc(keep + 1);
@@ -281,8 +288,10 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
 
     const cJSON *mem = cJSON_GetObjectItemCaseSensitive(j, "mem_mib");
     if (mem && !cJSON_IsNull(mem)) {
-        if (!cJSON_IsNumber(mem) || mem->valuedouble != (double)(int)mem->valuedouble ||
-            mem->valuedouble < RR_MEM_MIN || mem->valuedouble > RR_MEM_MAX) {
+        /* The range first: converting a huge double to int is undefined. */
+        if (!cJSON_IsNumber(mem) || !(mem->valuedouble >= RR_MEM_MIN) ||
+            !(mem->valuedouble <= RR_MEM_MAX) ||
+            mem->valuedouble != (double)(int)mem->valuedouble) {
             fail(err, errlen, "mem_mib: want a whole number from %d to %d", RR_MEM_MIN,
                  RR_MEM_MAX);
             goto out;
@@ -295,6 +304,10 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         if (!cJSON_IsString(name) || !name_ok(name->valuestring, RR_NAME_MAX)) {
             fail(err, errlen, "name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters",
                  RR_NAME_MAX);
+            goto out;
+        }
+        if (!strcmp(name->valuestring, "run")) {
+            fail(err, errlen, "name: 'run' is taken by the route POST /vm/run");
             goto out;
         }
         snprintf(r->name, sizeof r->name, "%s", name->valuestring);
@@ -364,8 +377,7 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
                 goto out;
             }
             for (int k = 0; k < r->nports; k++)
-                if (r->ports[k].host_port == r->ports[r->nports].host_port &&
-                    strcmp(r->ports[k].host_addr, r->ports[r->nports].host_addr) == 0) {
+                if (port_spec_clash(&r->ports[k], &r->ports[r->nports])) {
                     fail(err, errlen, "ports[%d]: host port %d given twice", r->nports,
                          r->ports[k].host_port);
                     goto out;

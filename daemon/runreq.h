@@ -28,7 +28,7 @@ typedef struct run_req {
     int restart; /* RESTART_* of daemon.h: 0 no, 1 on-failure, 2 always */
     bool auto_remove;
     bool wait;
-    char **volumes; /* "HOST:GUEST[:ro]", HOST and GUEST absolute and normalised */
+    char **volumes; /* "HOST:GUEST[:ro]": HOST absolute; GUEST absolute, without ., .., empty parts or a final / */
     int nvolumes;
     port_spec ports[RR_PORTS_MAX];
     int nports;

@@ -312,13 +312,23 @@ static vm *load_record(const char *id)
     return v;
 }
 
-/* The process is the recorded uvmm: same start time, and our state
- * directory in its environment. */
+/* The process is a uvmm of this daemon: called uvmm, and its environment is
+ * exactly the one the daemon gives it (our state directory, nothing else), so
+ * that a shell that happens to export the variable is never taken for one. The
+ * start time, when given, must be the recorded one too. */
 static bool is_our_uvmm(pid_t pid, unsigned long long starttime)
 {
     if (pid <= 0 || !starttime || proc_starttime(pid) != starttime)
         return false;
-    char path[64];
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool named = fgets(comm, sizeof comm, f) && strcmp(comm, "uvmm\n") == 0;
+    fclose(f);
+    if (!named)
+        return false;
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -331,10 +341,7 @@ static bool is_our_uvmm(pid_t pid, unsigned long long starttime)
     env[n] = 0;
     char want[PATH_MAX + 32];
     int wl = snprintf(want, sizeof want, "UIGNITER_STATE_DIR=%s", cfg.state_dir);
-    for (char *p = env; p < env + n; p += strlen(p) + 1)
-        if ((int)strlen(p) == wl && memcmp(p, want, wl) == 0)
-            return true;
-    return false;
+    return n == wl + 1 && env[wl] == 0 && memcmp(env, want, (size_t)wl) == 0;
 }
 
 static void insert_sorted(vm *v)

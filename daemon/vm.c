@@ -204,10 +204,10 @@ vm *vm_create(const run_req *r, char *err, size_t errlen, int *status)
     for (int i = 0; i < r->nports; i++)
         for (vm *o = vm_list; o; o = o->next)
             for (int k = 0; vm_live(o) && k < o->nports; k++)
-                if (o->ports[k].host_port == r->ports[i].host_port) {
+                if (port_spec_clash(&o->ports[k], &r->ports[i])) {
                     *status = 409;
-                    snprintf(err, errlen, "host port %d is published by VM %s already",
-                             r->ports[i].host_port, o->id);
+                    snprintf(err, errlen, "host port %s:%d is published by VM %s already",
+                             o->ports[k].host_addr, r->ports[i].host_port, o->id);
                     return NULL;
                 }
     if (vm_count_live() >= cfg.max_vms) {
@@ -491,6 +491,14 @@ static void release_ip(vm *v)
 int vm_launch(vm *v, char *err, size_t errlen, int *status)
 {
     *status = 503;
+    char img[PATH_MAX + RR_IMAGE_MAX + 16];
+    if (!image_path(v->image, img, sizeof img)) {
+        /* Checked before a prepared VM is taken: a missing image is not a
+           dead prepared VM, and must not drain the pool. */
+        *status = 404;
+        snprintf(err, errlen, "no image '%s' (removed?)", v->image);
+        return -1;
+    }
     v->ctllen = 0;
     v->pool_hit = false;
     v->started_at = now_real();
@@ -828,8 +836,19 @@ void vm_stop(vm *v, int timeout_s)
             return;
         }
     }
-    if (v->proc.pidfd < 0 || v->stop_asked)
+    if (v->proc.pidfd < 0)
         return;
+    if (v->stop_asked) {
+        /* A stop is under way: a later, more urgent one (DELETE ?force=1, a
+           shorter timeout) brings the SIGKILL forward; it never delays it. */
+        if (timeout_s == 0) {
+            if (v->kill_timer)
+                el_timer_del(loop, v->kill_timer);
+            v->kill_timer = 0;
+            pidfd_send_signal(v->proc.pidfd, SIGKILL, NULL, 0);
+        }
+        return;
+    }
     v->stop_asked = true;
     pidfd_send_signal(v->proc.pidfd, timeout_s == 0 ? SIGKILL : SIGTERM, NULL, 0);
     if (timeout_s > 0)
