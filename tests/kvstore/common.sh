@@ -26,11 +26,14 @@ check() {
 }
 
 # A TCP port nobody listens on right now.
+# Below the kernel's ephemeral range (32768 and up), so an outgoing
+# connection of another test cannot hold the port, and not in use by any
+# TCP socket at all.
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 40000))
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+        p=$((20000 + RANDOM % 12000))
+        ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
     done
 }
 

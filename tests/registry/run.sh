@@ -37,7 +37,10 @@ run_backend() {
         start reg-memcached memcached -u root -t 1 -l 127.0.0.1 -p "$RP" -U 0
     fi
     local REG=$LAST_PID
-    wait_port "$RP" || { fail "$T backend" "$backend did not start"; return; }
+    wait_port "$RP" || {
+        fail "$T backend" "$backend did not start on port $RP: $(tail -c 600 "$WORK/reg-$backend.log" 2>/dev/null | tr '\n' ' ')"
+        return
+    }
 
     local a=() logs=()
     for i in 1 2 3; do
