@@ -88,21 +88,30 @@ static void on_follower_abort(http_req *req, void *arg)
 
 static void feed(console *c, const char *data, size_t n)
 {
-    if (c->logfd >= 0) {
-        size_t off = 0;
-        while (off < n) {
-            ssize_t w = write(c->logfd, data + off, n - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                log_warn("console: writing %s/console.log: %s", c->dir, strerror(errno));
-                break;
-            }
-            off += w;
-        }
-        c->size += n;
-        if (c->size > cfg.log_size / 2)
+    /* Each file holds at most half of --log-size: a chunk is split where the
+       current file fills up, so the two together never exceed it. */
+    long long half = cfg.log_size / 2;
+    size_t off = 0;
+    while (c->logfd >= 0 && off < n) {
+        if (c->size >= half) {
             rotate(c);
+            if (c->logfd >= 0 && c->size >= half) { /* the rename failed: start over */
+                if (ftruncate(c->logfd, 0) < 0)
+                    break;
+                c->size = 0;
+            }
+            continue;
+        }
+        size_t room = (size_t)(half - c->size), len = n - off < room ? n - off : room;
+        ssize_t w = write(c->logfd, data + off, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            log_warn("console: writing %s/console.log: %s", c->dir, strerror(errno));
+            break;
+        }
+        off += w;
+        c->size += w;
     }
     for (follower *f = c->followers, *next; f; f = next) {
         next = f->next;
