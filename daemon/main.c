@@ -314,10 +314,27 @@ static void make_dirs(void)
     }
 }
 
+/* The daemon holds a few fds per VM and one per API connection: as root it
+ * takes at least FD_WANT (within fs.nr_open), as anyone else its hard limit. */
+#define FD_WANT 65536
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < FD_WANT) {
+        rlim_t want = FD_WANT;
+        FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+        unsigned long nr_open;
+        if (f && fscanf(f, "%lu", &nr_open) == 1 && nr_open < want)
+            want = nr_open;
+        if (f)
+            fclose(f);
+        struct rlimit more = {want, want};
+        if (want > rl.rlim_max && setrlimit(RLIMIT_NOFILE, &more) == 0)
+            return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -335,8 +352,7 @@ static void on_unix_accept(el_loop *l, int fd, void *data, int mask)
                 log_warn("accept on %s: %s", cfg.socket_path, strerror(errno));
             return;
         }
-        if (http_server_adopt(api, c, "unix") < 0)
-            close(c);
+        http_server_adopt(api, c, "unix"); /* closes c itself when it cannot */
     }
 }
 

@@ -65,7 +65,7 @@ typedef struct http_server_config {
     int header_timeout_ms;             /* first byte to end of headers: 10 s; 408 */
     int body_timeout_ms;               /* silence while reading a body or writing a reply: 30 s */
     int idle_timeout_ms;               /* keep-alive connection with no request: 60 s */
-    int max_conns;                     /* 1024; more are closed at once */
+    int max_conns;                     /* 1024; more are answered 503 and closed */
 } http_server_config;
 
 /* host may be "0.0.0.0"; port 0 picks a free port (see http_server_port).
@@ -75,8 +75,9 @@ http_server *http_server_create(el_loop *loop, const char *host, int port,
                                 const http_server_config *cfg);
 void http_server_free(http_server *srv);
 /* Serves an already connected socket (made non-blocking here), e.g. one end
- * of a socketpair or an inherited fd. peer is a label for logs. On failure
- * the fd is closed. */
+ * of a socketpair or an inherited fd. peer is a label for logs. The fd is
+ * the server's from here on: closed on failure (-1), and answered 503 and
+ * closed when max_conns are open already (0). */
 int http_server_adopt(http_server *srv, int fd, const char *peer);
 int http_server_port(const http_server *srv);
 void *http_server_data(const http_server *srv);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http_int.h"
@@ -533,10 +534,28 @@ static http_conn *conn_new(http_server *s, int fd, const char *peer)
     return c;
 }
 
+/* A connection over --max-conns: a 503 in one best-effort write (a fresh
+ * socket's buffer takes it), then closed, so that the client learns why. */
+static void refuse_full(int fd)
+{
+    static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 32\r\nConnection: close\r\n\r\n"
+                              "{\"error\":\"too many connections\"}";
+    ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)w;
+    close(fd);
+}
+
 int http_server_adopt(http_server *s, int fd, const char *peer)
 {
-    if (net_set_nonblock(fd, 1) < 0)
+    if (s->nconns >= s->cfg.max_conns) {
+        refuse_full(fd);
+        return 0;
+    }
+    if (net_set_nonblock(fd, 1) < 0) {
+        close(fd);
         return -1;
+    }
     if (!conn_new(s, fd, peer ? peer : "-")) {
         errno = ENOMEM;
         return -1;
@@ -559,7 +578,7 @@ static void server_on_accept(el_loop *loop, int fd, void *data, int mask)
             return;
         }
         if (s->nconns >= s->cfg.max_conns) {
-            close(cfd);
+            refuse_full(cfd);
             continue;
         }
         net_set_nodelay(cfd, 1);

@@ -24,6 +24,9 @@
 #include "log.h"
 #include "net.h"
 
+/* The test server's connection limit; above the client test's 50 at once. */
+#define MAX_CONNS 100
+
 static int port;
 static int failures;
 
@@ -147,7 +150,8 @@ static void run_server(int ready_fd)
                               .max_body_bytes = 1 << 20,
                               .header_timeout_ms = 300,
                               .body_timeout_ms = 500,
-                              .idle_timeout_ms = 700};
+                              .idle_timeout_ms = 700,
+                              .max_conns = MAX_CONNS};
     http_server *s = http_server_create(loop, "127.0.0.1", 0, &cfg);
     if (!s)
         die("listen: %s", strerror(errno));
@@ -398,6 +402,31 @@ static void test_raw(void)
     raw_recv(fd, &b, 300);
     check(strstr(buf_peek(&b), "\r\n\r\na b c") != NULL, "url decoding", "got %.200s",
           buf_peek(&b));
+    close(fd);
+
+    /* max_conns open: one more is told 503 with a reason, and once they are
+       gone the server takes connections again */
+    int held[MAX_CONNS];
+    for (int i = 0; i < MAX_CONNS; i++)
+        held[i] = raw_connect();
+    usleep(100000);
+    buf_clear(&b);
+    fd = raw_connect();
+    closed = raw_recv(fd, &b, 1000);
+    check(closed && strstr(buf_peek(&b), "HTTP/1.1 503 ") == buf_peek(&b) &&
+              strstr(buf_peek(&b), "{\"error\":\"too many connections\"}"),
+          "over max_conns: 503", "got %.200s", buf_peek(&b));
+    close(fd);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (held[i] >= 0)
+            close(held[i]);
+    usleep(100000);
+    buf_clear(&b);
+    fd = raw_connect();
+    raw_sends(fd, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    raw_recv(fd, &b, 1000);
+    check(strstr(buf_peek(&b), "HTTP/1.1 200 OK") == buf_peek(&b), "served again after max_conns",
+          "got %.200s", buf_peek(&b));
     close(fd);
     buf_free(&b);
 }
