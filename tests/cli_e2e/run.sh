@@ -27,44 +27,26 @@ state=$tmp/state
 daemon_pid=""
 bg_pid=""
 
-pass() { echo "PASS cli_e2e/$1"; }
-failures=0
-fail() {
-    echo "FAIL cli_e2e/$1: $2"
-    failures=$((failures + 1))
-}
+SUITE=cli_e2e
+source tests/lib.sh
 
 cleanup() {
-    local i
     if [ -n "$bg_pid" ] && kill -0 "$bg_pid" 2>/dev/null; then
         kill "$bg_pid" 2>/dev/null
         wait "$bg_pid" 2>/dev/null
     fi
-    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill -TERM "$daemon_pid"
-        for i in $(seq 1 600); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "uigniterd $daemon_pid did not end within 60 s of SIGTERM: SIGKILL" >&2
-            kill -KILL "$daemon_pid"
-        fi
-        wait "$daemon_pid" 2>/dev/null
-    fi
+    [ -n "$daemon_pid" ] && end_pid "$daemon_pid" TERM 60
     # Whatever still lives in our namespace (monitors of a daemon that had to be
     # killed) was started by this script.
-    for i in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$i" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
+    ns_clear "$ns"
     if [ -n "${UIGNITER_CLI_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-for t in ip curl python3; do
-    command -v $t > /dev/null || { fail setup "$t is missing (make setup installs it)"; exit 0; }
-done
-for f in "$CTL" "$DAEMON" "$HTTPD_IMG" "$HELLO_IMG" "$CONF/crash_null" "$CONF/exit_42" \
-    "$CONF/argv_env" build/bin/uvmm build/uk.elf; do
-    [ -e "$f" ] || { fail setup "$f is not built (make test-deps)"; exit 0; }
-done
+need_tools ip curl python3
+need_built "$CTL" "$DAEMON" "$HTTPD_IMG" "$HELLO_IMG" "$CONF/crash_null" "$CONF/exit_42" \
+    "$CONF/argv_env" build/bin/uvmm build/uk.elf
 
 # ---- helpers ---------------------------------------------------------------------------
 inns() { ip netns exec "$ns" "$@"; }
@@ -106,18 +88,6 @@ jget() {
     python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 is_json() { python3 -c 'import json,sys; json.load(sys.stdin)' < "$1"; }
-
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while [ $n -gt 0 ]; do
-        "$@" > /dev/null 2>&1 && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    return 1
-}
 
 vm_state() { # ID: prints the VM's state
     ctl --json inspect "$1" > "$tmp/state.json" 2> /dev/null && jget "$tmp/state.json" 'j["state"]'

@@ -20,16 +20,14 @@ ns=uig-nm-$$
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/uig-netmgr.XXXXXX")
 bg_pids=()
 
-pass() { echo "PASS netmgr/$1"; }
-fail() { echo "FAIL netmgr/$1: $2"; }
+SUITE=netmgr
+source tests/lib.sh
 
 cleanup() {
     local p
     for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
     for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
-    # Whatever still lives in our namespace was started by this script.
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
+    ns_clear "$ns"
     if [ -n "${UIGNITER_NETMGR_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -69,18 +67,6 @@ run() {
     else
         pass "$name"
     fi
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while [ $n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    return 1
 }
 
 # Background nmtest runs whose stdin is a fifo we hold, so a line or EOF tells
