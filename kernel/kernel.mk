@@ -12,9 +12,10 @@ KERNEL_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-pie -fno-pic -mcmod
 
 # lwIP 2.1.3 from Debian's source package (make setup fetches it into build/deps/lwip),
 # built with the kernel's flags; its own warnings are not ours to fix.
+# Not timeouts.c: the kernel runs lwIP's timers itself (net/netdev.c).
 LWIP_DIR := $(B)/deps/lwip/src
 LWIP_SRCS := $(addprefix core/,init.c def.c inet_chksum.c ip.c mem.c memp.c netif.c pbuf.c \
-    tcp.c tcp_in.c tcp_out.c timeouts.c udp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c \
+    tcp.c tcp_in.c tcp_out.c udp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c \
     ipv4/ip4_addr.c ipv4/ip4_frag.c) netif/ethernet.c
 LWIP_OBJS := $(LWIP_SRCS:%.c=$(B)/obj/kernel/lwip/%.o)
 LWIP_CFLAGS := -Ikernel/net/lwip -Ikernel/net/compat -I$(LWIP_DIR)/include

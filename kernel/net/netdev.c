@@ -7,15 +7,17 @@
  * before the vCPU sleeps and at the end of every socket call), so a burst of
  * segments costs one exit. Incoming frames are drained whenever UH_POLL says the
  * tap is readable, and when a socket call finds nothing to do and would block.
- * lwIP's timers run from the same place: kwait() wakes up in time for the next.
+ * lwIP's timers run from the same place: kwait() wakes up in time for the next,
+ * and only while one has work: the guest of an idle service never wakes up.
  */
 #include "net.h"
 
 #include "arch/hcall.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/netif.h"
-#include "lwip/timeouts.h"
+#include "lwip/priv/tcp_priv.h"
 #include "netif/ethernet.h"
 #include "sys/time.h"
 
@@ -34,6 +36,82 @@ static struct netif nif;
 static struct ring tx, rx;
 static bool up;
 static uint64_t rng_state;
+
+/*
+ * lwIP's timers (LWIP_TIMERS 0: ours to run). tcp_tmr every 250 ms while TCP has
+ * an active or TIME-WAIT connection, as lwIP's own tcp_timer_needed() does.
+ * etharp_tmr and ip_reass_tmr tick once a second, but the states that need a
+ * tick on time only begin with a frame sent (an address being resolved or
+ * re-requested) or an IPv4 fragment received (a datagram being reassembled), and
+ * end within ARP_MAXPENDING (5) or IP_REASS_MAXAGE ticks; so the ticks run on
+ * time only for SLOW_BUSY_NS after such a frame. After that, the ticks due are
+ * made up for when the next frame comes or goes (ageing the ARP cache by the
+ * time that went by, before the frame is handled), and until then nothing wakes
+ * the guest: not the neighbours' IPv6 chatter, not an idle listening socket.
+ */
+#define SLOW_TICK_NS (1000ull * 1000000)
+#define ARP_PENDING_TICKS 5 /* etharp.c's ARP_MAXPENDING, which it keeps to itself */
+#define SLOW_BUSY_NS ((uint64_t)(MAX(ARP_PENDING_TICKS, IP_REASS_MAXAGE) + 2) * SLOW_TICK_NS)
+#define SLOW_CATCH_UP (ARP_MAXAGE + 1) /* more ticks than this change nothing */
+static bool tcp_on;
+static uint64_t tcp_due, slow_due, slow_busy_until;
+
+void tcp_timer_needed(void)
+{
+    if (!tcp_on && (tcp_active_pcbs || tcp_tw_pcbs)) {
+        tcp_on = true;
+        tcp_due = now_ns() + (uint64_t)TCP_TMR_INTERVAL * 1000000;
+    }
+}
+
+static void slow_ticks(uint64_t now)
+{
+    for (int k = 0; slow_due <= now && k < SLOW_CATCH_UP; k++) {
+        etharp_tmr();
+        ip_reass_tmr();
+        slow_due += SLOW_TICK_NS;
+    }
+    if (slow_due <= now)
+        slow_due = now + SLOW_TICK_NS;
+}
+
+/* A frame goes out or comes in: after a quiet spell the ARP cache first catches
+ * up with the clock. BUSY: the frame may begin a state that needs ticks on time
+ * (every frame sent; a received IPv4 fragment): they run for SLOW_BUSY_NS. */
+static void net_activity(bool busy)
+{
+    uint64_t now = now_ns();
+    if (now >= slow_busy_until)
+        slow_ticks(now);
+    if (busy)
+        slow_busy_until = now + SLOW_BUSY_NS;
+}
+
+/* An IPv4 fragment (more fragments, or an offset): reassembly keeps a timer. */
+static bool is_fragment(const uint8_t *f, uint16_t len)
+{
+    if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+        return false;
+    uint16_t off = (uint16_t)(f[14 + 6] << 8 | f[14 + 7]);
+    return (off & 0x3fff) != 0;
+}
+
+static void run_timers(void)
+{
+    uint64_t now = now_ns();
+    if (tcp_on && tcp_due <= now) {
+        tcp_tmr();
+        if (tcp_active_pcbs || tcp_tw_pcbs) {
+            tcp_due += (uint64_t)TCP_TMR_INTERVAL * 1000000;
+            if (tcp_due <= now)
+                tcp_due = now + (uint64_t)TCP_TMR_INTERVAL * 1000000;
+        } else {
+            tcp_on = false;
+        }
+    }
+    if (now < slow_busy_until)
+        slow_ticks(now);
+}
 
 uint32_t net_random(void)
 {
@@ -98,6 +176,7 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
         return ERR_BUF;
     if (tx.n == NSLOTS)
         net_flush();
+    net_activity(true);
     pbuf_copy_partial(p, tx.buf[tx.n], p->tot_len, 0);
     tx.lens[tx.n++] = p->tot_len;
     return ERR_OK;
@@ -107,6 +186,7 @@ static void input_frames(uint32_t got)
 {
     for (uint32_t i = 0; i < got; i++) {
         uint16_t len = MIN(rx.lens[i], (uint16_t)UH_NET_SLOT);
+        net_activity(is_fragment(rx.buf[i], len));
         struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_POOL);
         if (!p)
             break; /* out of memory: the frame is dropped, TCP retransmits */
@@ -164,17 +244,17 @@ static void net_complete(const struct uh_poll *p)
         if (got == NSLOTS)
             drain_rx();
     }
-    sys_check_timeouts();
+    run_timers();
 }
 
 static uint64_t net_next_deadline(void)
 {
     if (!up)
         return DEADLINE_NEVER;
-    u32_t ms = sys_timeouts_sleeptime();
-    if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
-        return DEADLINE_NEVER;
-    return deadline_after((uint64_t)ms * 1000000);
+    uint64_t d = tcp_on ? tcp_due : DEADLINE_NEVER;
+    if (slow_due < d && now_ns() < slow_busy_until)
+        d = slow_due;
+    return d;
 }
 
 static err_t nif_init(struct netif *n)
@@ -208,6 +288,7 @@ void net_start(void)
     if (up)
         return;
     lwip_init(); /* also brings up the loopback interface, 127.0.0.1 */
+    slow_due = now_ns() + SLOW_TICK_NS;
     up = true;
     static const struct kwait_hook hook = {net_prepare, net_complete, net_next_deadline};
     kwait_register_hook(&hook);

@@ -227,6 +227,7 @@ else
 fi
 
 # ---- an idle VM costs no CPU ---------------------------------------------------------
+web_last=$SECONDS
 t0=$(awk '{print $14 + $15}' "/proc/$pid_web/stat" 2>/dev/null)
 sleep 2
 t1=$(awk '{print $14 + $15}' "/proc/$pid_web/stat" 2>/dev/null)
@@ -234,6 +235,21 @@ if [ -n "$t0" ] && [ -n "$t1" ] && [ $((t1 - t0)) -le 2 ]; then
     pass idle-in-accept
 else
     fail idle-in-accept "uvmm used $((t1 - t0)) ticks in 2 s while idle in epoll_wait"
+fi
+
+# ... and, once the network has been quiet for longer than the guest keeps its
+# ARP and reassembly timers running after a frame (17 s), it never wakes up: no
+# thread of its uvmm is scheduled at all.
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
+quiet=$((SECONDS - web_last))
+[ $quiet -lt 19 ] && sleep $((19 - quiet))
+c0=$(ctxsw "$pid_web")
+sleep 3
+c1=$(ctxsw "$pid_web")
+if kill -0 "$pid_web" 2>/dev/null && [ $((c1 - c0)) -le 1 ]; then
+    pass idle-no-wakeups
+else
+    fail idle-no-wakeups "uvmm was scheduled $((c1 - c0)) times in 3 s of a quiet network"
 fi
 
 # The servers are still alive after all that.
