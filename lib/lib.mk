@@ -36,9 +36,11 @@ $(B)/obj/musl/$(B)/deps/%.o: MUSL_CFLAGS := $(CSTD) -O2 -g -w
 $(B)/obj/asan/$(B)/deps/%.o: ASAN_CFLAGS := $(CSTD) -O1 -g -w -fsanitize=address,undefined \
                                              -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# lib objects need the unpacked source packages (their headers) first.
+# lib objects need the unpacked source packages (their headers) first. One
+# grouped target: under make -j a fresh tree runs setup once, not once per file
+# (two concurrent apt-get runs into build/deps/apt fail).
 $(LIB_HOST_OBJS) $(LIB_MUSL_OBJS) $(LIB_ASAN_OBJS): | $(LIB_DEPS_SRCS)
-$(LIB_DEPS_SRCS):
+$(LIB_DEPS_SRCS) &:
 	@scripts/setup.sh
 
 $(LIBUIG): $(LIB_HOST_OBJS)
