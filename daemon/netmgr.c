@@ -349,6 +349,23 @@ static int bridge_create(const char *name, uint32_t gw, char *err, size_t errlen
     return errno == EEXIST ? 1 : -1;
 }
 
+/* Guests speak IPv4 only. A link with IPv6 on would send router solicitations
+ * and MLD reports for its link-local address now and then for as long as it
+ * exists; the bridge floods them to every tap, and each one wakes every idle
+ * guest. So our taps, and a bridge we create, have IPv6 off before they come up
+ * (best effort: a kernel without IPv6 has nothing to turn off). */
+static void ipv6_off(const char *ifname)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = write(fd, "1\n", 2);
+    (void)n;
+    close(fd);
+}
+
 /* Brings a link up and, when master > 0, attaches it to that bridge. The link
  * is named by index, or by name when index is 0. */
 static int link_set(int index, const char *name, int master, char *err, size_t errlen,
@@ -523,12 +540,14 @@ static int setup_bridge(const netmgr *nm, char *err, size_t errlen)
     uint32_t gw = nm->net + 1, bcast = nm->net + nm->size - 1;
     char what[96], gws[16];
     link_info li;
-    if (bridge_create(nm->bridge, gw, err, errlen) < 0 ||
-        link_get(nm->bridge, &li, err, errlen) < 0)
+    int made = bridge_create(nm->bridge, gw, err, errlen);
+    if (made < 0 || link_get(nm->bridge, &li, err, errlen) < 0)
         return -1;
     if (strcmp(li.kind, "bridge") != 0)
         return fail(err, errlen, EEXIST, "%s exists and is not a bridge (kind '%s')", nm->bridge,
                     li.kind[0] ? li.kind : "none");
+    if (made == 0)
+        ipv6_off(nm->bridge);
     int have = addr_present(li.index, gw, nm->plen, err, errlen);
     if (have < 0)
         return -1;
@@ -757,6 +776,7 @@ int netmgr_tap_create(netmgr *nm, char name[IFNAMSIZ], char *err, size_t errlen)
         close(fd);
         return fail(err, errlen, e, "bridge %s: %s", nm->bridge, strerror(e));
     }
+    ipv6_off(name);
     snprintf(what, sizeof(what), "attaching %s to %s", name, nm->bridge);
     if (link_set(0, name, (int)master, err, errlen, what) < 0) {
         int e = errno;
