@@ -29,9 +29,19 @@ typedef struct pending_reply {
     struct pending_reply *next;
 } pending_reply;
 
+/* GET /health?wait_ms=MS&ready=R&leased=L held until the counts differ from
+ * the caller's (an autoscaler's long poll) or MS have passed. */
+typedef struct health_waiter {
+    http_req *req;
+    uint64_t ready, leased;
+    uint64_t deadline; /* el_now() ms */
+    struct health_waiter *next;
+} health_waiter;
+
 static taskdb db;
 static el_loop *loop;
 static pending_reply *replies_head, **replies_tail = &replies_head;
+static health_waiter *waiters;
 
 static void usage(FILE *f)
 {
@@ -95,11 +105,38 @@ static void reply_error(http_req *req, int status, const char *msg)
     reply_later(req, status, o);
 }
 
+static cJSON *health_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    cJSON_AddNumberToObject(o, "tasks", (double)db.ntasks);
+    for (int s = 0; s <= TASK_FAILED; s++)
+        cJSON_AddNumberToObject(o, task_state_name(s), (double)db.counts[s]);
+    return o;
+}
+
+/* Answers the held health requests whose counts changed, or whose time is up. */
+static void wake_waiters(uint64_t now)
+{
+    for (health_waiter **pp = &waiters; *pp;) {
+        health_waiter *w = *pp;
+        if (db.counts[TASK_READY] == w->ready && db.counts[TASK_LEASED] == w->leased &&
+            now < w->deadline) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        reply_later(w->req, 200, health_json());
+        free(w);
+    }
+}
+
 /* The group commit: see the comment at the top. */
 static void before_sleep(el_loop *l, void *arg)
 {
-    (void)l;
     (void)arg;
+    if (waiters)
+        wake_waiters(el_now(l));
     if (!replies_head && !buf_used(&db.log.pending))
         return;
     if (buf_used(&db.log.pending) && wal_sync(&db.log) < 0) {
@@ -132,6 +169,13 @@ static void on_abort(http_req *req, void *arg)
     for (pending_reply *p = replies_head; p; p = p->next)
         if (p->req == req)
             p->req = NULL;
+    for (health_waiter **pp = &waiters; *pp; pp = &(*pp)->next)
+        if ((*pp)->req == req) {
+            health_waiter *w = *pp;
+            *pp = w->next;
+            free(w);
+            break;
+        }
 }
 
 static int parse_id(const char *s, uint64_t *id)
@@ -230,14 +274,45 @@ static void handle_list(http_req *req)
     reply_later(req, 200, o);
 }
 
+static int query_count(http_req *req, const char *key, uint64_t max, uint64_t *out)
+{
+    char v[24];
+    if (http_req_query(req, key, v, sizeof(v)) <= 0)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || v[0] == '-' || x > max)
+        return -1;
+    *out = x;
+    return 1;
+}
+
+/* GET /health, or with wait_ms a long poll: held while the ready and leased
+ * counts are the given ones, for at most wait_ms. */
 static void handle_health(http_req *req)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", "ok");
-    cJSON_AddNumberToObject(o, "tasks", (double)db.ntasks);
-    for (int s = 0; s <= TASK_FAILED; s++)
-        cJSON_AddNumberToObject(o, task_state_name(s), (double)db.counts[s]);
-    reply_later(req, 200, o);
+    uint64_t wait_ms = 0, ready = 0, leased = 0;
+    int has_wait = query_count(req, "wait_ms", 600000, &wait_ms);
+    int has_ready = query_count(req, "ready", UINT64_MAX, &ready);
+    int has_leased = query_count(req, "leased", UINT64_MAX, &leased);
+    if (has_wait < 0 || has_ready < 0 || has_leased < 0) {
+        reply_error(req, 400, "wait_ms (0 to 600000), ready and leased must be whole numbers");
+        return;
+    }
+    if (wait_ms && db.counts[TASK_READY] == ready && db.counts[TASK_LEASED] == leased) {
+        health_waiter *w = calloc(1, sizeof(*w));
+        if (!w)
+            abort();
+        w->req = req;
+        w->ready = ready;
+        w->leased = leased;
+        w->deadline = el_now(loop) + wait_ms;
+        w->next = waiters;
+        waiters = w;
+        return;
+    }
+    reply_later(req, 200, health_json());
 }
 
 static void on_request(http_req *req)
@@ -333,6 +408,8 @@ static void on_tick(el_loop *l, long long id, void *arg)
     (void)id;
     (void)arg;
     taskdb_expire(&db, el_now(l));
+    if (waiters)
+        wake_waiters(el_now(l));
     el_timer_add(l, 100, on_tick, NULL);
 }
 

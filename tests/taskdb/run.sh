@@ -114,6 +114,31 @@ check "huge headers: 431, still serving" "got $r, then $r2" eval '[ "$r" = 431 ]
 r=$(curl -s -m 5 "http://127.0.0.1:$P/task/1" "http://127.0.0.1:$P/task/2" "http://127.0.0.1:$P/health" -w '%{num_connects}\n' | grep -c '"id"\|"status"')
 check "keep-alive requests" "got $r answers" [ "$r" = 3 ]
 
+# The long poll of GET /health: held while the counts are the caller's, answered
+# as soon as a task arrives, or when wait_ms runs out; a client that goes away
+# while held costs nothing.
+h=$(req GET /health)
+hr=$(echo "$h" | field ready) hl=$(echo "$h" | field leased)
+t0=$(date +%s%N)
+curl -s -m 10 "http://127.0.0.1:$P/health?wait_ms=8000&ready=$hr&leased=$hl" > "$WORK/lp.out" &
+lp=$!
+sleep 0.5
+req POST /task '{"type":"lp","ready":true}' >/dev/null
+wait "$lp"
+ms=$((($(date +%s%N) - t0) / 1000000))
+got=$(field ready < "$WORK/lp.out")
+check "health long poll: answered when work arrives" "after $ms ms: $(cat "$WORK/lp.out")" \
+    eval '[ "$ms" -ge 400 ] && [ "$ms" -lt 5000 ] && [ "$got" = $((hr + 1)) ]'
+t0=$(date +%s%N)
+r=$(req GET "/health?wait_ms=600&ready=$got&leased=$hl")
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "health long poll: answered at wait_ms" "after $ms ms: $r" eval '[ "$ms" -ge 550 ] && [[ "$r" == "200 "* ]]'
+r=$(req GET "/health?wait_ms=5000&ready=999999&leased=0")
+check "health long poll: counts differ, at once" "got: $r" eval '[[ "$r" == "200 "*"\"ready\":$got"* ]]'
+curl -s -m 0.3 "http://127.0.0.1:$P/health?wait_ms=60000&ready=$got&leased=$hl" > /dev/null
+r=$(req GET "/health?wait_ms=-1"); r2=$(req GET "/health?wait_ms=600001")
+check "health long poll: bad wait_ms" "got: $r / $r2" eval '[[ "$r" == "400 "* && "$r2" == "400 "* ]]'
+
 check "server survived" "taskdb-asan died: $(tail -5 "$WORK/taskdb-asan.log" | tr '\n' ' ')" alive "$TDB"
 stop "$TDB"
 if grep -q 'AddressSanitizer\|runtime error' "$WORK/taskdb-asan.log"; then
