@@ -17,7 +17,9 @@
 #include "net.h"
 
 #include "fs/vfs.h"
+#include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "lwip/priv/tcp_priv.h"
@@ -245,6 +247,17 @@ static void note_addrs(struct sock *s)
     } else if (s->udp) {
         s->local_addr = ip4_addr_get_u32(ip_2_ip4(&s->udp->local_ip));
         s->local_port = s->udp->local_port;
+        /* Connected and bound to any address: Linux reports the source
+           address of the route to the peer (how a program learns its own
+           address: connect a UDP socket, then getsockname). */
+        if (s->local_addr == 0 && s->state == ST_ESTABLISHED) {
+            const ip4_addr_t *peer = ip_2_ip4(&s->udp->remote_ip);
+            struct netif *n = ip4_route(peer);
+            if (ip4_addr_isloopback(peer))
+                s->local_addr = PP_HTONL(0x7f000001ul);
+            else if (n)
+                s->local_addr = ip4_addr_get_u32(netif_ip4_addr(n));
+        }
     }
 }
 

@@ -179,6 +179,20 @@ else
     fail vm-to-vm "status $st: $(cat "$work/b.out" "$work/b.err" | head -3 | tr '\n' ' ')"
 fi
 
+# ---- its own address: connect a UDP socket, getsockname (services learn what to
+# register this way); the native run in the host's namespace shows the rule --------
+srcaddr() { # CASE PEER WANT
+    ip netns exec $sw timeout 60 "$uvmm" --mem 32 --net t1 --ip 10.77.0.11/24 \
+        "$work/netclient.img" -- srcaddr "$2" 7 >"$work/src.out" 2>"$work/src.err"
+    local got
+    got=$(cat "$work/src.out")
+    if [ "$got" = "$3" ]; then pass "$1"; else fail "$1" "got '$got' want '$3' $(head -2 "$work/src.err")"; fi
+}
+srcaddr udp-srcaddr 10.77.0.10 "srcaddr 10.77.0.10: 10.77.0.11 port set"
+srcaddr udp-srcaddr-loopback 127.0.0.1 "srcaddr 127.0.0.1: 127.0.0.1 port set"
+nat=$(hc "$bin/netclient" srcaddr 10.77.0.10 7)
+[ "$nat" = "srcaddr 10.77.0.10: 10.77.0.1 port set" ] || fail udp-srcaddr-native "native: '$nat'"
+
 # ---- name resolution: /etc/hosts from the image, DNS over UDP to --dns --------------
 hc "$bin/dnsd" 10.77.0.99 >"$work/dnsd.out" 2>"$work/dnsd.err" &
 pids+=($!)

@@ -233,6 +233,18 @@ int main(int argc, char **argv)
         }
         printf("udp %d: %d ok\n", n, ok);
         fails = ok != n;
+    } else if (!strcmp(mode, "srcaddr")) {
+        /* The address a program learns for itself: UDP connect, getsockname. */
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in me;
+        socklen_t len = sizeof me;
+        char b[INET_ADDRSTRLEN] = "?";
+        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+            getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+            return 1;
+        inet_ntop(AF_INET, &me.sin_addr, b, sizeof b);
+        printf("srcaddr %s: %s port %s\n", argv[2], b, ntohs(me.sin_port) ? "set" : "0");
+        close(fd);
     } else if (!strcmp(mode, "refused")) {
         int fd = dial(0);
         printf("refused: %s\n", fd < 0 ? strerror(errno) : "connected");
