@@ -16,9 +16,7 @@
 
 #include "shell_words.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int rr_error(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -77,7 +75,7 @@ static int string_array(const cJSON *a, const char *field, char ***out, int *n, 
     {
         if (!cJSON_IsString(e)) {
             strv_free(v);
-            return fail(err, errlen, "%s[%d]: want a string", field, i);
+            return rr_error(err, errlen, "%s[%d]: want a string", field, i);
         }
         v[i++] = xstrdup(e->valuestring);
     }
@@ -104,19 +102,19 @@ static int parse_env(const cJSON *j, run_req *r, char *err, size_t errlen)
             return -1;
         for (int i = 0; i < r->nenv; i++)
             if (!env_ok(r->env[i]))
-                return fail(err, errlen, "env[%d]: want NAME=VALUE (NAME of letters, digits, _)",
+                return rr_error(err, errlen, "env[%d]: want NAME=VALUE (NAME of letters, digits, _)",
                             i);
         return 0;
     }
     if (!cJSON_IsObject(j))
-        return fail(err, errlen, "env: want an object {\"NAME\": \"VALUE\"} or [\"NAME=VALUE\"]");
+        return rr_error(err, errlen, "env: want an object {\"NAME\": \"VALUE\"} or [\"NAME=VALUE\"]");
     int count = cJSON_GetArraySize(j), i = 0;
     r->env = strv_new(count);
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
     {
         if (!cJSON_IsString(e))
-            return fail(err, errlen, "env.%.64s: want a string", e->string);
+            return rr_error(err, errlen, "env.%.64s: want a string", e->string);
         size_t kl = strlen(e->string), vl = strlen(e->valuestring);
         char *kv = malloc(kl + vl + 2);
         if (!kv)
@@ -127,7 +125,7 @@ static int parse_env(const cJSON *j, run_req *r, char *err, size_t errlen)
         r->env[i++] = kv;
         r->nenv = i;
         if (!env_ok(kv))
-            return fail(err, errlen, "env: bad name '%.64s' (letters, digits, _)", e->string);
+            return rr_error(err, errlen, "env: bad name '%.64s' (letters, digits, _)", e->string);
     }
     return 0;
 }
@@ -159,25 +157,25 @@ static int parse_volume(const char *spec, int idx, char **out, char *err, size_t
 {
     const char *c1 = strchr(spec, ':');
     if (!c1)
-        return fail(err, errlen, "volumes[%d]: want HOSTDIR:GUESTDIR[:ro]", idx);
+        return rr_error(err, errlen, "volumes[%d]: want HOSTDIR:GUESTDIR[:ro]", idx);
     const char *guest = c1 + 1;
     const char *c2 = strchr(guest, ':');
     size_t glen = c2 ? (size_t)(c2 - guest) : strlen(guest);
     if (c2 && strcmp(c2, ":ro") != 0 && strcmp(c2, ":rw") != 0)
-        return fail(err, errlen, "volumes[%d]: the mode after GUESTDIR is ro or rw", idx);
+        return rr_error(err, errlen, "volumes[%d]: the mode after GUESTDIR is ro or rw", idx);
     if (!abs_path_ok(spec, (size_t)(c1 - spec)))
-        return fail(err, errlen, "volumes[%d]: the host directory must be an absolute path", idx);
+        return rr_error(err, errlen, "volumes[%d]: the host directory must be an absolute path", idx);
     if (!abs_path_ok(guest, glen))
-        return fail(err, errlen,
+        return rr_error(err, errlen,
                     "volumes[%d]: the guest directory must be an absolute path without . or ..",
                     idx);
     bool clean = guest[glen - 1] != '/';
     for (size_t i = 1; i < glen; i++)
         clean = clean && !(guest[i] == '/' && guest[i - 1] == '/');
     if (glen == 1 || (clean == false && strspn(guest, "/") == glen))
-        return fail(err, errlen, "volumes[%d]: cannot mount over /", idx);
+        return rr_error(err, errlen, "volumes[%d]: cannot mount over /", idx);
     if (!clean)
-        return fail(err, errlen,
+        return rr_error(err, errlen,
                     "volumes[%d]: the guest directory must not have empty parts or end in /",
                     idx);
     /* Keep the spec as uvmm takes it; ":rw" is the default there. */
@@ -191,6 +189,26 @@ static int parse_volume(const char *spec, int idx, char **out, char *err, size_t
     return 0;
 }
 
+int json_fields_check(const cJSON *o, const char *const *known, const char *const *known2,
+                      const char *where, char *err, size_t errlen)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, o)
+    {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, f->string) == 0;
+        for (const char *const *k = known2; k && *k && !ok; k++)
+            ok = strcmp(*k, f->string) == 0;
+        if (!ok)
+            return rr_error(err, errlen, "%sunknown field '%.64s'", where, f->string);
+        for (const cJSON *g = f->next; g; g = g->next)
+            if (strcmp(g->string, f->string) == 0)
+                return rr_error(err, errlen, "%sfield '%.64s' given twice", where, f->string);
+    }
+    return 0;
+}
+
 static const char *const known_fields[] = {
     "image", "image_name", "cmdline", "args",    "env",         "mem_mib", "name",
     "restart", "volumes",  "ports",   "read_only", "auto_remove", "wait",    NULL,
@@ -201,43 +219,29 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     memset(r, 0, sizeof *r);
     cJSON *j = cJSON_ParseWithLength(body, len);
     if (!j)
-        return fail(err, errlen, "body is not JSON");
+        return rr_error(err, errlen, "body is not JSON");
     int rc = -1;
     if (!cJSON_IsObject(j)) {
-        fail(err, errlen, "body: want a JSON object");
+        rr_error(err, errlen, "body: want a JSON object");
         goto out;
     }
-    const cJSON *f;
-    cJSON_ArrayForEach(f, j)
-    {
-        int k = 0;
-        while (known_fields[k] && strcmp(known_fields[k], f->string) != 0)
-            k++;
-        if (!known_fields[k]) {
-            fail(err, errlen, "unknown field '%.64s'", f->string);
-            goto out;
-        }
-        for (const cJSON *g = f->next; g; g = g->next)
-            if (strcmp(g->string, f->string) == 0) {
-                fail(err, errlen, "field '%.64s' given twice", f->string);
-                goto out;
-            }
-    }
+    if (json_fields_check(j, known_fields, NULL, "", err, errlen) < 0)
+        goto out;
 
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(j, "image");
     const cJSON *image_name = cJSON_GetObjectItemCaseSensitive(j, "image_name");
     if (image && image_name) {
-        fail(err, errlen, "give image or image_name, not both");
+        rr_error(err, errlen, "give image or image_name, not both");
         goto out;
     }
     if (!image)
         image = image_name;
     if (!image) {
-        fail(err, errlen, "image: required");
+        rr_error(err, errlen, "image: required");
         goto out;
     }
     if (!cJSON_IsString(image) || !name_ok(image->valuestring, RR_IMAGE_MAX)) {
-        fail(err, errlen, "image: want an image name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most %d)",
+        rr_error(err, errlen, "image: want an image name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most %d)",
              RR_IMAGE_MAX);
         goto out;
     }
@@ -246,12 +250,12 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     const cJSON *cmdline = cJSON_GetObjectItemCaseSensitive(j, "cmdline");
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "args");
     if (cmdline && args) {
-        fail(err, errlen, "give args or cmdline, not both");
+        rr_error(err, errlen, "give args or cmdline, not both");
         goto out;
     }
     if (args) {
         if (!cJSON_IsArray(args)) {
-            fail(err, errlen, "args: want an array of strings");
+            rr_error(err, errlen, "args: want an array of strings");
             goto out;
         }
         if (string_array(args, "args", &r->args, &r->nargs, err, errlen) < 0)
@@ -259,12 +263,12 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         r->args_given = true;
     } else if (cmdline && !cJSON_IsNull(cmdline)) {
         if (!cJSON_IsString(cmdline)) {
-            fail(err, errlen, "cmdline: want a string");
+            rr_error(err, errlen, "cmdline: want a string");
             goto out;
         }
         char why[128];
         if (shell_words_split(cmdline->valuestring, &r->args, &r->nargs, why, sizeof why) < 0) {
-            fail(err, errlen, "cmdline: %s", why);
+            rr_error(err, errlen, "cmdline: %s", why);
             goto out;
         }
         /* An empty cmdline means "the image's defaults", as in the original. */
@@ -281,7 +285,7 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     for (int i = 0; i < r->nenv; i++)
         total += strlen(r->env[i]) + 1;
     if (total > RR_ARGENV_BYTES) {
-        fail(err, errlen, "arguments and environment are too long (%zu bytes, at most %d)", total,
+        rr_error(err, errlen, "arguments and environment are too long (%zu bytes, at most %d)", total,
              RR_ARGENV_BYTES);
         goto out;
     }
@@ -292,7 +296,7 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         if (!cJSON_IsNumber(mem) || !(mem->valuedouble >= RR_MEM_MIN) ||
             !(mem->valuedouble <= RR_MEM_MAX) ||
             mem->valuedouble != (double)(int)mem->valuedouble) {
-            fail(err, errlen, "mem_mib: want a whole number from %d to %d", RR_MEM_MIN,
+            rr_error(err, errlen, "mem_mib: want a whole number from %d to %d", RR_MEM_MIN,
                  RR_MEM_MAX);
             goto out;
         }
@@ -302,12 +306,12 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     if (name && !cJSON_IsNull(name)) {
         if (!cJSON_IsString(name) || !name_ok(name->valuestring, RR_NAME_MAX)) {
-            fail(err, errlen, "name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters",
+            rr_error(err, errlen, "name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters",
                  RR_NAME_MAX);
             goto out;
         }
         if (!strcmp(name->valuestring, "run")) {
-            fail(err, errlen, "name: 'run' is taken by the route POST /vm/run");
+            rr_error(err, errlen, "name: 'run' is taken by the route POST /vm/run");
             goto out;
         }
         snprintf(r->name, sizeof r->name, "%s", name->valuestring);
@@ -323,7 +327,7 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         else if (!strcmp(p, "always"))
             r->restart = 2;
         else {
-            fail(err, errlen, "restart: want \"no\", \"on-failure\" or \"always\"");
+            rr_error(err, errlen, "restart: want \"no\", \"on-failure\" or \"always\"");
             goto out;
         }
     }
@@ -331,12 +335,12 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     const cJSON *vols = cJSON_GetObjectItemCaseSensitive(j, "volumes");
     if (vols && !cJSON_IsNull(vols)) {
         if (!cJSON_IsArray(vols)) {
-            fail(err, errlen, "volumes: want an array of \"HOSTDIR:GUESTDIR[:ro]\"");
+            rr_error(err, errlen, "volumes: want an array of \"HOSTDIR:GUESTDIR[:ro]\"");
             goto out;
         }
         int n = cJSON_GetArraySize(vols);
         if (n > RR_VOLUMES_MAX) {
-            fail(err, errlen, "volumes: at most %d", RR_VOLUMES_MAX);
+            rr_error(err, errlen, "volumes: at most %d", RR_VOLUMES_MAX);
             goto out;
         }
         r->volumes = strv_new(n);
@@ -344,7 +348,7 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         cJSON_ArrayForEach(v, vols)
         {
             if (!cJSON_IsString(v)) {
-                fail(err, errlen, "volumes[%d]: want a string", r->nvolumes);
+                rr_error(err, errlen, "volumes[%d]: want a string", r->nvolumes);
                 goto out;
             }
             if (parse_volume(v->valuestring, r->nvolumes, &r->volumes[r->nvolumes], err,
@@ -357,11 +361,11 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
     const cJSON *ports = cJSON_GetObjectItemCaseSensitive(j, "ports");
     if (ports && !cJSON_IsNull(ports)) {
         if (!cJSON_IsArray(ports)) {
-            fail(err, errlen, "ports: want an array of \"[ADDR:]HOSTPORT:VMPORT\"");
+            rr_error(err, errlen, "ports: want an array of \"[ADDR:]HOSTPORT:VMPORT\"");
             goto out;
         }
         if (cJSON_GetArraySize(ports) > RR_PORTS_MAX) {
-            fail(err, errlen, "ports: at most %d", RR_PORTS_MAX);
+            rr_error(err, errlen, "ports: at most %d", RR_PORTS_MAX);
             goto out;
         }
         const cJSON *p;
@@ -369,16 +373,16 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
         {
             char why[128];
             if (!cJSON_IsString(p)) {
-                fail(err, errlen, "ports[%d]: want a string", r->nports);
+                rr_error(err, errlen, "ports[%d]: want a string", r->nports);
                 goto out;
             }
             if (port_spec_parse(p->valuestring, &r->ports[r->nports], why, sizeof why) < 0) {
-                fail(err, errlen, "ports[%d]: %s", r->nports, why);
+                rr_error(err, errlen, "ports[%d]: %s", r->nports, why);
                 goto out;
             }
             for (int k = 0; k < r->nports; k++)
                 if (port_spec_clash(&r->ports[k], &r->ports[r->nports])) {
-                    fail(err, errlen, "ports[%d]: host port %d given twice", r->nports,
+                    rr_error(err, errlen, "ports[%d]: host port %d given twice", r->nports,
                          r->ports[k].host_port);
                     goto out;
                 }
@@ -388,18 +392,18 @@ int run_req_parse(const char *body, size_t len, run_req *r, char *err, size_t er
 
     const cJSON *ro = cJSON_GetObjectItemCaseSensitive(j, "read_only");
     if (ro && !cJSON_IsBool(ro) && !cJSON_IsNull(ro)) {
-        fail(err, errlen, "read_only: want true or false");
+        rr_error(err, errlen, "read_only: want true or false");
         goto out;
     }
     const cJSON *rm = cJSON_GetObjectItemCaseSensitive(j, "auto_remove");
     if (rm && !cJSON_IsBool(rm) && !cJSON_IsNull(rm)) {
-        fail(err, errlen, "auto_remove: want true or false");
+        rr_error(err, errlen, "auto_remove: want true or false");
         goto out;
     }
     r->auto_remove = cJSON_IsTrue(rm);
     const cJSON *wait = cJSON_GetObjectItemCaseSensitive(j, "wait");
     if (wait && !cJSON_IsBool(wait) && !cJSON_IsNull(wait)) {
-        fail(err, errlen, "wait: want true or false");
+        rr_error(err, errlen, "wait: want true or false");
         goto out;
     }
     r->wait = cJSON_IsTrue(wait);

@@ -38,6 +38,14 @@ typedef struct run_req {
  * freed with run_req_free either way. */
 int run_req_parse(const char *body, size_t len, run_req *out, char *err, size_t errlen);
 void run_req_free(run_req *r);
+/* Writes the reason to err and returns -1: how every parser here fails. */
+int rr_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct cJSON;
+/* Every member of the object o is named in known (or known2, which may be
+ * NULL), and none is given twice: 0, or -1 with "WHEREunknown field 'x'". */
+int json_fields_check(const struct cJSON *o, const char *const *known,
+                      const char *const *known2, const char *where, char *err, size_t errlen);
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,max-1} */
 bool name_ok(const char *s, size_t max);

@@ -23,6 +23,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "runreq.h"
 
 void vm_dir(const char *id, char *out, size_t outlen)
 {
@@ -127,6 +128,20 @@ cJSON *vm_to_json(const vm *v, bool for_disk)
         cJSON_AddItemToArray(ports, cJSON_CreateString(p));
     }
     cJSON_AddItemToObject(o, "volumes", strv_json(v->volumes, v->nvolumes));
+    if (v->deploy[0]) {
+        cJSON *d = cJSON_AddObjectToObject(o, "deployment");
+        cJSON_AddStringToObject(d, "name", v->deploy);
+        cJSON_AddStringToObject(d, "service", v->service);
+        cJSON_AddNumberToObject(d, "replica", v->replica);
+        if (for_disk) {
+            snprintf(s, sizeof s, "%016llx", (unsigned long long)v->spec_hash);
+            cJSON_AddStringToObject(d, "version", s);
+        } else {
+            cJSON_AddBoolToObject(d, "ready", v->ready);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "deployment");
+    }
     if (for_disk) {
         cJSON_AddNumberToObject(o, "created_at_s", v->created_at);
         cJSON_AddNumberToObject(o, "started_at_s", v->started_at);
@@ -146,22 +161,14 @@ cJSON *vm_to_json(const vm *v, bool for_disk)
     return o;
 }
 
-void state_save(vm *v)
+int write_file_atomic(const char *path, const char *text, bool sync, char *err, size_t errlen)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX + 32], path[PATH_MAX + 32];
-    vm_dir(v->id, dir, sizeof dir);
-    snprintf(tmp, sizeof tmp, "%s/state.json.tmp", dir);
-    snprintf(path, sizeof path, "%s/state.json", dir);
-    cJSON *o = vm_to_json(v, true);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!text)
-        abort();
+    char tmp[PATH_MAX + 80];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
-        log_warn("vm %s: cannot save its state: %s: %s", v->id, tmp, strerror(errno));
-        free(text);
-        return;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -1;
     }
     size_t len = strlen(text), off = 0;
     while (off < len) {
@@ -170,14 +177,36 @@ void state_save(vm *v)
             continue;
         if (n <= 0)
             break;
-        off += n;
+        off += (size_t)n;
     }
-    free(text);
-    close(fd);
-    if (off < len || rename(tmp, path) < 0) {
-        log_warn("vm %s: cannot save its state: %s", v->id, strerror(errno));
+    int e = off < len ? (errno ? errno : EIO) : 0;
+    if (!e && sync && fsync(fd) < 0)
+        e = errno;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) < 0)
+        e = errno;
+    if (e) {
         unlink(tmp);
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -1;
     }
+    return 0;
+}
+
+void state_save(vm *v)
+{
+    char path[PATH_MAX + 32], err[PATH_MAX + 128];
+    vm_dir(v->id, path, sizeof path - 16);
+    strcat(path, "/state.json");
+    cJSON *o = vm_to_json(v, true);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        abort();
+    if (write_file_atomic(path, text, false, err, sizeof err) < 0)
+        log_warn("vm %s: cannot save its state: %s", v->id, err);
+    free(text);
 }
 
 void state_remove_dir(const char *id)
@@ -308,6 +337,14 @@ static vm *load_record(const char *id)
     v->finished_at = num(o, "finished_at_s", 0);
     v->start_ms = num(o, "start_ms_raw", -1);
     v->boot_ms = num(o, "boot_ms_raw", -1);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "deployment");
+    if (cJSON_IsObject(d) && name_ok(str(d, "name"), DS_NAME_MAX) &&
+        name_ok(str(d, "service"), DS_NAME_MAX)) {
+        snprintf(v->deploy, sizeof v->deploy, "%s", str(d, "name"));
+        snprintf(v->service, sizeof v->service, "%s", str(d, "service"));
+        v->replica = (int)num(d, "replica", 0);
+        v->spec_hash = strtoull(str(d, "version"), NULL, 16);
+    }
     cJSON_Delete(o);
     return v;
 }

@@ -14,10 +14,10 @@ fuzz_extra_sources = $(shell sed -n 's|^// fuzz-sources:||p' tests/fuzz/$(1).c)
 TEST_DEPS += $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%) $(FUZZ_SEEDERS:%=$(B)/tests/fuzz/%)
 
 $(B)/obj/fuzz/tests/fuzz/%.o: FUZZ_CFLAGS += -Ikernel -Ilib -Ivmm
-# The daemon's parsers (fuzz_runreq) and the cli code they share.
+# The daemon's parsers (fuzz_runreq, fuzz_deployspec) and the cli code they share.
 $(B)/obj/fuzz/daemon/%.o $(B)/obj/fuzz/cli/%.o: FUZZ_CFLAGS += -Idaemon -Icli -Ilib \
     -I$(B)/deps/cjson -I$(B)/deps/http-parser
-$(B)/obj/fuzz/tests/fuzz/fuzz_runreq.o: FUZZ_CFLAGS += -I$(B)/deps/cjson
+$(B)/obj/fuzz/tests/fuzz/fuzz_runreq.o $(B)/obj/fuzz/tests/fuzz/fuzz_deployspec.o: FUZZ_CFLAGS += -I$(B)/deps/cjson
 $(B)/obj/asan/tests/fuzz/%.o: ASAN_CFLAGS += -Ikernel -Ilib -Ivmm
 
 define FUZZ_TARGET_RULE
