@@ -244,6 +244,8 @@ void api_on_request(http_req *req)
             images_delete(req, name);
         else
             http_reply_error(req, 405, "%s is not allowed on %s", m, p);
+    } else if (!strcmp(p, "/deployments") || !strncmp(p, "/deployments/", 13)) {
+        deploy_route(req);
     } else if (!strcmp(p, "/healthz")) {
         if (strcmp(m, "GET") && strcmp(m, "HEAD"))
             http_reply_error(req, 405, "use GET /healthz");

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "daemon_limits.h"
+#include "deployspec.h"
 #include "el.h"
 #include "http.h"
 #include "netmgr.h"
@@ -179,6 +180,15 @@ typedef struct vm {
     uint64_t cpu_sample_ms;
     double cpu_pct;
 
+    /* A replica of a deployment (deploy.c); deploy[0] == 0 for other VMs. */
+    char deploy[DS_NAME_MAX + 1];
+    char service[DS_NAME_MAX + 1];
+    int replica;
+    uint64_t spec_hash;
+    bool ready; /* its program accepts connections on the service's port */
+    int probe_fd;
+    uint64_t probe_t0, probe_next_ns;
+
     console *con;
     http_req *run_reply; /* POST /vm/run not answered yet */
     bool run_wait;       /* ... and it waits for "running" */
@@ -266,6 +276,9 @@ void images_delete(http_req *req, const char *name);
 
 /* ---- records on disk (state.c) ------------------------------------------- */
 
+/* Writes text to path through path.tmp and a rename (fsync first when sync):
+ * 0, or -1 with "path: reason". */
+int write_file_atomic(const char *path, const char *text, bool sync, char *err, size_t errlen);
 void state_save(vm *v);
 void state_remove_dir(const char *id);
 void vm_dir(const char *id, char *out, size_t outlen);
@@ -273,6 +286,18 @@ void vm_dir(const char *id, char *out, size_t outlen);
  * uvmm processes of this state directory and deletes orphaned taps. */
 void state_recover(netmgr *nm);
 struct cJSON *vm_to_json(const vm *v, bool for_disk);
+
+/* ---- deployments (deploy.c) --------------------------------------------- */
+
+/* Reads STATE/deployments/ (after state_recover) and starts keeping them. */
+void deploy_load(void);
+/* /deployments and /deployments/NAME. */
+void deploy_route(http_req *req);
+/* A replica started, became running or ended: the deployment looks again. */
+void deploy_vm_event(vm *v);
+/* A record is going away: its readiness probe ends. */
+void deploy_vm_removed(vm *v);
+void deploy_metrics(buf *b);
 
 /* ---- metrics (metrics.c) -------------------------------------------------- */
 

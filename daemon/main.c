@@ -500,6 +500,7 @@ int main(int argc, char **argv)
     state_recover(net);
     if (pool_start(net) < 0)
         fail_start("cannot start the pool: %s", strerror(errno));
+    deploy_load();
     el_timer_add(loop, 2000, on_tick, NULL);
     log_info("serving on %s%s%s; bridge %s, subnet %s, state %s", cfg.listen[0] ? cfg.listen : "",
              cfg.listen[0] && cfg.socket_path[0] ? " and " : "", cfg.socket_path, cfg.bridge,

@@ -105,6 +105,7 @@ void metrics_reply(http_req *req)
                  "# TYPE uigniter_ips_in_use gauge\n");
     buf_printf(&b, "uigniter_ips_in_use %d\n", netmgr_ip_in_use(net));
     counter(&b, "uigniter_api_requests_total", "API requests received.", stats.api_requests);
+    deploy_metrics(&b);
     http_reply(req, 200, "text/plain; version=0.0.4", buf_peek(&b), buf_used(&b));
     buf_free(&b);
 }

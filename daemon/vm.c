@@ -169,6 +169,7 @@ vm *vm_new_record(void)
     if (!v)
         abort();
     v->proc.pidfd = v->proc.ctl = -1;
+    v->probe_fd = -1;
     v->exit_code = -1;
     v->cpu = -1;
     v->start_ms = v->boot_ms = -1;
@@ -612,6 +613,7 @@ static void on_line(vm *v, const char *line)
         if (v->run_reply)
             reply_run(v, 201);
         state_save(v);
+        deploy_vm_event(v);
     }
 }
 
@@ -763,11 +765,13 @@ void vm_on_exit(vm *v, int code, int sig, bool known)
         if (v->run_reply)
             reply_run(v, v->start_ms < 0 ? 503 : 201);
         state_save(v);
+        deploy_vm_event(v);
         return;
     }
     v->state = crashed ? VM_CRASHED : VM_EXITED;
     finish(v);
     state_save(v);
+    deploy_vm_event(v);
     if ((v->auto_remove || delete_after) && !v->waiters)
         vm_remove(v);
     else
@@ -833,6 +837,7 @@ void vm_stop(vm *v, int timeout_s)
             v->finished_at = now_real();
             finish(v);
             state_save(v);
+            deploy_vm_event(v);
             return;
         }
     }
@@ -892,6 +897,7 @@ void vm_remove(vm *v)
     close_proxies(v);
     release_ip(v);
     list_del(v);
+    deploy_vm_removed(v);
     console_free(v->con);
     state_remove_dir(v->id);
     log_info("vm %s removed", v->id);
