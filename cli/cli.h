@@ -31,6 +31,11 @@ __attribute__((format(printf, 2, 3))) int cli_error(int status, const char *fmt,
  * c, for command cmd, as a usage error; returns CLI_USAGE. */
 int cli_option_error(const char *cmd, int c, char **argv);
 
+/* For a command whose only option is -h/--help: prints usage_text and returns
+ * CLI_OK for it, CLI_USAGE for any other option, -1 to go on (optind is then
+ * the first argument). */
+int cli_help_only(int argc, char **argv, const char *cmd, const char *usage_text);
+
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -42,5 +47,8 @@ int cmd_images(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_undeploy(int argc, char **argv);
 
 #endif

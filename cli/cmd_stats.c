@@ -180,20 +180,9 @@ static void print_pool(const api_req *metrics, const api_req *health)
 
 int cmd_stats(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(stats_usage, stdout);
-            return CLI_OK;
-        }
-        return cli_option_error("stats", c, argv);
-    }
+    int done = cli_help_only(argc, argv, "stats", stats_usage);
+    if (done >= 0)
+        return done;
     if (optind < argc)
         return cli_error(CLI_USAGE,
                          "stats: unexpected argument '%s' (see uigniterctl stats --help)",

@@ -27,6 +27,9 @@ static const struct cli_command commands[] = {
     {"stop", cmd_stop, "stop VMs"},
     {"rm", cmd_rm, "remove ended VMs (-f: running ones too)"},
     {"stats", cmd_stats, "CPU, memory and uptime of running VMs, and the warm pool"},
+    {"deploy", cmd_deploy, "start a deployment file's services and keep them running"},
+    {"status", cmd_status, "show deployments: ready replicas per service"},
+    {"undeploy", cmd_undeploy, "stop a deployment's VMs and forget it"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -59,6 +62,25 @@ int cli_option_error(const char *cmd, int c, char **argv)
                          cmd);
     return cli_error(CLI_USAGE, "%s: unknown option '%s' (see uigniterctl %s --help)", cmd, opt,
                      cmd);
+}
+
+int cli_help_only(int argc, char **argv, const char *cmd, const char *usage_text)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return CLI_OK;
+        }
+        return cli_option_error(cmd, c, argv);
+    }
+    return -1;
 }
 
 static void usage(FILE *out)
