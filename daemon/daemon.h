@@ -57,6 +57,7 @@ typedef struct daemon_config {
     char uvmm[PATH_MAX];
     char kernel[PATH_MAX];
     char dns[16];
+    char publish_netns[PATH_MAX]; /* "": published ports listen where we run */
     bool foreground;
 } daemon_config;
 

@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "net.h"
+#include "proxy.h"
 
 daemon_config cfg;
 el_loop *loop;
@@ -92,6 +93,8 @@ static void usage(FILE *f)
             "  --uvmm PATH         the monitor (default: uvmm next to uigniterd)\n"
             "  --kernel PATH       the library OS (default: uk.elf one directory up)\n"
             "  --dns ADDR          name server for every VM\n"
+            "  --publish-netns F   published ports listen in the network namespace F\n"
+            "                      (e.g. /proc/1/ns/net) instead of the daemon's own\n"
             "  --log-level LEVEL   debug, info, warn, error (default info)\n"
             "  --foreground        do not detach\n");
 }
@@ -227,6 +230,8 @@ static void parse_args(int argc, char **argv)
             copy_opt(cfg.kernel, sizeof cfg.kernel, a, optval(argc, argv, &i));
         } else if (opt_is(a, "--dns")) {
             copy_opt(cfg.dns, sizeof cfg.dns, a, optval(argc, argv, &i));
+        } else if (opt_is(a, "--publish-netns")) {
+            copy_opt(cfg.publish_netns, sizeof cfg.publish_netns, a, optval(argc, argv, &i));
         } else if (opt_is(a, "--log-level")) {
             const char *v = optval(argc, argv, &i);
             if ((level = log_level_parse(v)) < 0)
@@ -468,6 +473,8 @@ int main(int argc, char **argv)
     el_file_add(loop, sig_fd, EL_READABLE, on_signal, NULL);
 
     char err[512];
+    if (cfg.publish_netns[0] && proxy_listen_netns(cfg.publish_netns, err, sizeof err) < 0)
+        fail_start("--publish-netns: %s", err);
     netmgr_config nc = {.bridge = cfg.bridge, .subnet = cfg.subnet, .tap_prefix = cfg.tap_prefix};
     net = netmgr_open(&nc, err, sizeof err);
     if (!net)

@@ -31,6 +31,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +433,62 @@ static void conn_start(proxy *p, int cfd)
 
 /* ---- the listener -------------------------------------------------------- */
 
+/* The namespace published ports listen in, and the daemon's own, to return to;
+ * -1 when they listen where the daemon runs. */
+static int listen_ns = -1, own_ns = -1;
+
+int proxy_listen_netns(const char *path, char *err, size_t errlen)
+{
+    int ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) {
+        snprintf(err, errlen, "/proc/thread-self/ns/net: %s", strerror(errno));
+        close(ns);
+        return -1;
+    }
+    /* A trial switch, so that a file that is no network namespace, or a
+     * missing privilege, is reported now and not at the first publish. */
+    if (setns(ns, CLONE_NEWNET) < 0) {
+        snprintf(err, errlen, "%s: not a network namespace we can enter: %s", path,
+                 strerror(errno));
+        close(ns);
+        close(own);
+        return -1;
+    }
+    if (setns(own, CLONE_NEWNET) < 0) {
+        snprintf(err, errlen, "returning to our own network namespace: %s", strerror(errno));
+        close(ns);
+        close(own);
+        return -1;
+    }
+    listen_ns = ns;
+    own_ns = own;
+    return 0;
+}
+
+/* net_listen, in listen_ns when one is set. setns moves only the calling
+ * thread, and a socket stays in the namespace it was made in. */
+static int listen_in_ns(const char *addr, int port)
+{
+    if (listen_ns < 0)
+        return net_listen(addr, port, LISTEN_BACKLOG);
+    if (setns(listen_ns, CLONE_NEWNET) < 0)
+        return -1;
+    int fd = net_listen(addr, port, LISTEN_BACKLOG);
+    int e = errno;
+    if (setns(own_ns, CLONE_NEWNET) < 0) {
+        /* Staying in the other namespace would send VM traffic astray. */
+        log_error("proxy: cannot return to our own network namespace: %s", strerror(errno));
+        abort();
+    }
+    errno = e;
+    return fd;
+}
+
 static void on_accept(el_loop *loop, int fd, void *data, int mask);
 
 static void resume_accept(el_loop *loop, long long id, void *data)
@@ -484,7 +542,7 @@ proxy *proxy_open(el_loop *loop, const port_spec *spec, const char *vm_ip, char 
     p->loop = loop;
     p->spec = *spec;
     snprintf(p->vm_ip, sizeof(p->vm_ip), "%s", vm_ip);
-    p->lfd = net_listen(spec->host_addr, spec->host_port, LISTEN_BACKLOG);
+    p->lfd = listen_in_ns(spec->host_addr, spec->host_port);
     if (p->lfd < 0 || el_file_add(loop, p->lfd, EL_READABLE, on_accept, p) < 0) {
         int e = errno;
         if (err && errlen)

@@ -32,6 +32,13 @@ int port_spec_clash(const port_spec *a, const port_spec *b);
 /* "ADDR:HOSTPORT:VMPORT" */
 void port_spec_str(const port_spec *p, char *out, size_t outlen);
 
+/* Published ports listen in the network namespace at PATH (a file such as
+ * /proc/PID/ns/net or one under /run/netns) instead of the daemon's own: a
+ * daemon kept in a namespace of its own can still publish on the host's
+ * loopback. The VM side is always connected from the daemon's namespace.
+ * Returns 0, or -1 with a reason in err. Call before any proxy_open. */
+int proxy_listen_netns(const char *path, char *err, size_t errlen);
+
 /* Listens on spec's host side and forwards to vm_ip (dotted quad) at spec's VM
  * port. NULL with errno (EADDRINUSE when the port is taken) and err. */
 proxy *proxy_open(el_loop *loop, const port_spec *spec, const char *vm_ip, char *err,
