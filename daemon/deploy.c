@@ -54,6 +54,7 @@ typedef struct svc_state {
     bool q_known;
     uint64_t q_ready, q_leased;
     uint64_t low_since_ns;   /* less work than desired since then; 0: not */
+    int low_max;             /* the most replicas the work asked for since then */
     uint64_t watch_retry_ns; /* no watch before then */
     unsigned long long ups, downs;
     char last_decision[192];
@@ -534,12 +535,28 @@ static void autoscale(deployment *d, int i)
         decide(d, i, target, "more work");
         st->low_since_ns = 0;
     } else if (target < st->desired) {
+        /* Down to the most that the work asked for over the last idle_s, so
+         * that a queue kept short by busy replicas does not lose them all. */
         uint64_t idle = (uint64_t)s->as_idle_s * 1000000000ull;
-        if (!st->low_since_ns)
+        if (!st->low_since_ns) {
             st->low_since_ns = now;
+            st->low_max = target;
+        } else if (target > st->low_max) {
+            st->low_max = target;
+        }
         if (now - st->low_since_ns >= idle) {
-            decide(d, i, target, "less work");
+            int to = st->low_max;
             st->low_since_ns = 0;
+            if (to < st->desired) {
+                char why[64];
+                snprintf(why, sizeof why, "at most %d wanted for %d s", to, s->as_idle_s);
+                decide(d, i, to, why);
+            }
+            if (target < st->desired) { /* a new window from here */
+                st->low_since_ns = now;
+                st->low_max = target;
+                schedule((long long)(idle / 1000000) + 1);
+            }
         } else {
             schedule((long long)((st->low_since_ns + idle - now) / 1000000) + 1);
         }
