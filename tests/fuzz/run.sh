@@ -34,16 +34,16 @@ fi
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
-for t in "${targets[@]}"; do
-    x=${t#fuzz_}
+# One target: prints its PASS or FAIL line.
+fuzz_one() {
+    local t=$1 x=${1#fuzz_} corpus log rc runs why art extra=()
     corpus=$out/corpus/$x
     log=$out/$x.log
     mkdir -p "$corpus"
     if [ -x "$out/seed_$x" ] && ! "$out/seed_$x" "$corpus" 2> "$log"; then
         echo "FAIL fuzz/$x: seed_$x failed: $(tail -1 "$log")"
-        continue
+        return
     fi
-    extra=()
     [ -d "tests/fuzz/corpus/$x" ] && extra+=("tests/fuzz/corpus/$x")
     "$out/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$out/artifacts/$x-" "$corpus" "${extra[@]}" > "$log" 2>&1
@@ -57,5 +57,14 @@ for t in "${targets[@]}"; do
         echo "FAIL fuzz/$x: status $rc: ${why:-see $log}${art:+ (input: $art)}"
         tail -30 "$log" >&2
     fi
+}
+
+# As many targets at a time as there are cores; each line is printed whole.
+jobs=$(nproc 2> /dev/null || echo 1)
+for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    fuzz_one "$t" > "$out/$t.result" &
 done
+wait
+for t in "${targets[@]}"; do cat "$out/$t.result"; done
 exit 0
