@@ -4,6 +4,8 @@
 #   make test     build and run every test; the last line is "N passed, N failed"
 #   make test-deps  build what the tests need without running them
 #   make example  set up, build and boot the example unikernel
+#   make demo     set up, build and run the whole pipeline as unikernels (scripts/demo.sh;
+#                 DEMO_ARGS=--keep leaves it up)
 # Each component adds its own rules in <component>/<component>.mk.
 
 B := build
@@ -34,10 +36,16 @@ example: $(B)/.setup-stamp
 	@$(MAKE) --no-print-directory all
 	@scripts/run-example.sh
 
+# The demo checks its results with the reference filter and makes its sample
+# images with the pipeline tests' tools.
+demo: $(B)/.setup-stamp
+	@$(MAKE) --no-print-directory all $(PIPELINE_TOOLS)
+	@scripts/demo.sh $(DEMO_ARGS)
+
 clean:
 	rm -rf $(B)/bin $(B)/obj $(B)/gen $(B)/tests $(B)/images $(B)/uk.elf
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
-.PHONY: all setup test test-deps example clean format
+.PHONY: all setup test test-deps example demo clean format
