@@ -21,6 +21,9 @@
 #   --port P       the host port of the web UI with --keep (default 8080)
 #   --workers W    W worker replicas throughout instead of autoscaling from 0
 #                  (bench/pipeline-vm compares throughput by worker count)
+#   --native       the anchor: the same static musl binaries (build/musl/bin) as
+#                  host processes in the namespace, W workers (default 4), the
+#                  same client and checks; no daemon, no VMs
 #   --chaos        fault injection: while the images flow, SIGKILL a random
 #                  worker, taskdb, storage or master VM again and again (each
 #                  kind at least once), and check that the daemon replaced them,
@@ -48,7 +51,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*"; }
 now_ms() { date +%s%3N; }
 
-keep=0 nimages=100 port=8080 down=0 chaos=0 report= workers= size=160x120
+keep=0 nimages=100 port=8080 down=0 chaos=0 report= workers= size=160x120 native=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --keep) keep=1; shift ;;
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --port) port=${2:-}; shift 2 || die "--port needs a number" ;;
     --down) down=1; shift ;;
     --chaos) chaos=1; shift ;;
+    --native) native=1; shift ;;
     --size) size=${2:-}; shift 2 || die "--size needs WxH" ;;
     --workers) workers=${2:-}; shift 2 || die "--workers needs a number" ;;
     --report) report=${2:-}; shift 2 || die "--report needs a file" ;;
@@ -71,6 +75,8 @@ done
     die "--size $size: want WxH, each from 16 to 9999"
 [ -z "$workers" ] || { [[ "$workers" =~ ^[0-9]+$ ]] && [ "$workers" -ge 1 ] && [ "$workers" -le 64 ]; } ||
     die "--workers $workers: want a number from 1 to 64"
+[ "$native" = 0 ] || { [ "$chaos" = 0 ] && [ "$keep" = 0 ]; } || die "--native goes with neither --chaos nor --keep"
+[ "$native" = 0 ] || [ -n "$workers" ] || workers=4
 [ "$chaos" = 0 ] || [ "$nimages" -le 1000 ] || die "--chaos checks at most 1000 images"
 [ -z "$report" ] || report=$(realpath -m "$report")
 [ "$(id -u)" = 0 ] || die "run as root (it creates a network namespace, a bridge and taps)"
@@ -116,11 +122,11 @@ done
 for t in ip curl jq; do command -v $t > /dev/null || die "$t missing (make setup installs it)"; done
 
 if [ -z "${UIG_DEMO_INNER:-}" ]; then
-    if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
+    if [ "$native" = 0 ] && { ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; }; then
         [ "$keep" = 0 ] || die "--keep needs /dev/kvm on this machine: in scripts/kvmlab the demo ends with the lab"
         echo "demo: this machine has no /dev/kvm; running inside scripts/kvmlab (timings are the emulator's)" >&2
         exec scripts/kvmlab -- "$root/scripts/demo.sh" --images "$nimages" \
-            $([ "$chaos" = 1 ] && echo --chaos) ${report:+--report "$report"} ${workers:+--workers "$workers"} --size "$size"
+            $([ "$chaos" = 1 ] && echo --chaos) ${report:+--report "$report"} ${workers:+--workers "$workers"} --size "$size" $([ "$native" = 1 ] && echo --native)
     fi
     if ip netns list 2> /dev/null | grep -qw "^$ns"; then
         [ -d "$work" ] && die "a demo is up already (scripts/demo.sh --down ends it)"
@@ -135,7 +141,7 @@ if [ -z "${UIG_DEMO_INNER:-}" ]; then
     # The inner half runs in the namespace; published ports listen in ours.
     ip netns exec "$ns" env UIG_DEMO_INNER=1 UIG_DEMO_HOSTNS="/proc/$$/ns/net" \
         bash "$0" --images "$nimages" --port "$port" $([ "$keep" = 1 ] && echo --keep) \
-        $([ "$chaos" = 1 ] && echo --chaos) ${report:+--report "$report"} ${workers:+--workers "$workers"} --size "$size"
+        $([ "$chaos" = 1 ] && echo --chaos) ${report:+--report "$report"} ${workers:+--workers "$workers"} --size "$size" $([ "$native" = 1 ] && echo --native)
     rc=$?
     if [ "$rc" != 0 ] || [ "$keep" = 0 ]; then
         teardown
@@ -151,9 +157,10 @@ t_start=$(now_ms)
 mkdir -p "$state" "$work/in" "$work/ref" "$work/out"
 dlog=$state/uigniterd.log # the daemon writes here once detached
 bg=() # background samplers and the chaos loop
+NPIDS=() # the services' processes with --native
 finish() {
     local p
-    for p in "${bg[@]}"; do kill "$p" 2> /dev/null; done
+    for p in "${bg[@]}" "${NPIDS[@]}"; do kill "$p" 2> /dev/null; done
     if [ "$keep" = 0 ] || [ "${ok:-0}" != 1 ]; then
         if [ -n "$(daemon_pid)" ]; then
             "$CTL" undeploy pipeline > /dev/null 2>&1
@@ -164,33 +171,6 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-# Four prepared VMs of the workers' 128 MiB, so scaling up from 0 takes only pool
-# hand-outs; the others' sizes have a few each.
-publish=()
-[ "$keep" = 1 ] && publish=(--publish-netns "$UIG_DEMO_HOSTNS")
-"$DAEMON" --state-dir "$state" --subnet "$subnet" --pool-mem 32:4,64:2,128:4 \
-    --stop-timeout 5 "${publish[@]}" 2> "$work/start.err" ||
-    die "uigniterd did not start: $(tail -3 "$work/start.err")"
-for i in kvstore taskdb storage master worker gateway; do
-    "$CTL" load "build/images/$i.img" > /dev/null || die "uigniterctl load build/images/$i.img failed"
-done
-
-spec=$work/pipeline.json
-# With --chaos, workers killed mid-task give their tasks back after 5 s rather
-# than taskdb's 20, a task survives more than 3 lost leases, and each worker
-# holds each result 100 ms, so that on fast hardware too the run lasts long
-# enough for every kind of VM to be killed while tasks are in flight.
-jq --arg p "127.0.0.1:$port:8080" --argjson chaos "$chaos" --arg w "$workers" '
-    (.services[] | select(.name == "gateway") | .ports) = [$p] |
-    if $w != "" then (.services[] | select(.name == "worker")) |= (del(.autoscale) | .replicas = ($w | tonumber)) else . end |
-    if $chaos == 1 then (.services[] | select(.name == "taskdb") | .args) += ["--lease", "5", "--max-attempts", "20"] |
-        (.services[] | select(.name == "worker") | .args) += ["--delay-ms", "100"] else . end' \
-    deploy/pipeline.json > "$spec" || die "cannot read deploy/pipeline.json"
-say "== deploying deploy/pipeline.json: six services as unikernel microVMs"
-t0=$(now_ms)
-"$CTL" deploy --wait 300 "$spec" || die "the deployment did not get ready (uigniterctl status pipeline)"
-t_deployed=$(now_ms)
-
 # hget HOST PORT PATH: a GET with bash's own /dev/tcp, the body in HBODY and the
 # status in HSTATUS; 1 when there is no answer within 10 s. The loops below poll
 # with it rather than with a curl and a jq each time: in scripts/kvmlab every
@@ -198,7 +178,7 @@ t_deployed=$(now_ms)
 hget() {
     local fd r=""
     HBODY="" HSTATUS=000
-    exec {fd}<> "/dev/tcp/$1/$2" || return 1
+    exec {fd}<> "/dev/tcp/$1/$2" 2> /dev/null || return 1
     printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$3" "$1" >&$fd
     IFS= read -r -d '' -t 10 -u $fd r
     exec {fd}>&-
@@ -206,13 +186,76 @@ hget() {
     HSTATUS=${BASH_REMATCH[1]}
     HBODY=${r#*$'\r\n\r\n'}
 }
+# native_up: the anchor of bench/pipeline-vm: the services as host processes in
+# this namespace, on its loopback, with the arguments the deployment gives them.
+native_start() { # NAME CMD...
+    local n=$1
+    shift
+    "$@" > "$work/native-$n.log" 2>&1 &
+    NPIDS+=($!)
+}
+native_up() {
+    local nb=$root/build/musl/bin reg=127.0.0.1:11211 i k
+    for i in kvstore taskdb storage master worker gateway; do
+        [ -x "$nb/$i" ] || die "$nb/$i is missing (make demo builds it)"
+    done
+    mkdir -p "$work/native"
+    say "== the same services natively: static musl builds as processes, $workers workers"
+    t0=$(now_ms)
+    native_start registry "$nb/kvstore" --listen 127.0.0.1:11211 --memory 16
+    for k in $(seq 50); do (exec 3<> /dev/tcp/127.0.0.1/11211) 2> /dev/null && break; sleep 0.1; done
+    native_start taskdb "$nb/taskdb" --listen 127.0.0.1:8001 --registry $reg --data "$work/native/taskdb"
+    native_start storage "$nb/storage" --listen 127.0.0.1:8002 --registry $reg --data "$work/native/storage"
+    native_start master "$nb/master" --listen 127.0.0.1:8000 --registry $reg
+    for i in $(seq "$workers"); do
+        native_start "worker$i" "$nb/worker" --listen "127.0.0.1:$((8100 + i))" --registry $reg
+    done
+    native_start gateway "$nb/gateway" --listen 127.0.0.1:8080 --registry $reg --web "$root/web"
+    for k in $(seq 300); do
+        hget 127.0.0.1 8000 /health && [[ $HBODY =~ \"taskdb\":[1-9].*\"storage\":[1-9] ]] && break
+        sleep 0.1
+    done
+    t_deployed=$(now_ms)
+}
+
+if [ "$native" = 1 ]; then
+    native_up
+else
+    # Four prepared VMs of the workers' 128 MiB, so scaling up from 0 takes only pool
+    # hand-outs; the others' sizes have a few each.
+    publish=()
+    [ "$keep" = 1 ] && publish=(--publish-netns "$UIG_DEMO_HOSTNS")
+    "$DAEMON" --state-dir "$state" --subnet "$subnet" --pool-mem 32:4,64:2,128:4 \
+        --stop-timeout 5 "${publish[@]}" 2> "$work/start.err" ||
+        die "uigniterd did not start: $(tail -3 "$work/start.err")"
+    for i in kvstore taskdb storage master worker gateway; do
+        "$CTL" load "build/images/$i.img" > /dev/null || die "uigniterctl load build/images/$i.img failed"
+    done
+
+    spec=$work/pipeline.json
+    # With --chaos, workers killed mid-task give their tasks back after 5 s rather
+    # than taskdb's 20, a task survives more than 3 lost leases, and each worker
+    # holds each result 100 ms, so that on fast hardware too the run lasts long
+    # enough for every kind of VM to be killed while tasks are in flight.
+    jq --arg p "127.0.0.1:$port:8080" --argjson chaos "$chaos" --arg w "$workers" '
+        (.services[] | select(.name == "gateway") | .ports) = [$p] |
+        if $w != "" then (.services[] | select(.name == "worker")) |= (del(.autoscale) | .replicas = ($w | tonumber)) else . end |
+        if $chaos == 1 then (.services[] | select(.name == "taskdb") | .args) += ["--lease", "5", "--max-attempts", "20"] |
+            (.services[] | select(.name == "worker") | .args) += ["--delay-ms", "100"] else . end' \
+        deploy/pipeline.json > "$spec" || die "cannot read deploy/pipeline.json"
+    say "== deploying deploy/pipeline.json: six services as unikernel microVMs"
+    t0=$(now_ms)
+    "$CTL" deploy --wait 300 "$spec" || die "the deployment did not get ready (uigniterctl status pipeline)"
+    t_deployed=$(now_ms)
+fi
+
 dep() { curl -s -m 30 "$api/deployments/pipeline"; }
 # dep_ready: every replica of every service ready (the status' last field)
 dep_ready() { hget 127.0.0.1 6666 /deployments/pipeline && [[ $HBODY =~ \"state\":\"ready\"\}[[:space:]]*$ ]]; }
 wait_dep_ready() { local k; for k in $(seq 1200); do dep_ready && return 0; sleep 0.25; done; return 1; }
 # svc_ips SERVICE: the addresses of its replicas
 svc_ips() { dep | jq -r --arg s "$1" '.services[] | select(.name == $s) | .vms[].ip_address // empty'; }
-gw_ip=$(svc_ips gateway | head -1)
+if [ "$native" = 1 ]; then gw_ip=127.0.0.1; else gw_ip=$(svc_ips gateway | head -1); fi
 [ -n "$gw_ip" ] || die "no gateway address"
 GW=http://$gw_ip:8080
 sees_master() { hget "$gw_ip" 8080 /gateway/health && [[ $HBODY =~ \"service\":\"master\",\"replicas\":[1-9] ]]; }
@@ -222,9 +265,10 @@ sees_master || die "the gateway does not see master: $HBODY"
 # whole answer in T_health, wherever taskdb runs now (looked up again when it
 # does not answer).
 tdb_ip=""
+[ "$native" = 1 ] && tdb_ip=127.0.0.1
 tdb_counts() {
     if [ -z "$tdb_ip" ] || ! hget "$tdb_ip" 8001 /health || [ "$HSTATUS" != 200 ]; then
-        tdb_ip=$(svc_ips taskdb | head -1)
+        [ "$native" = 1 ] || tdb_ip=$(svc_ips taskdb | head -1)
         [ -n "$tdb_ip" ] && hget "$tdb_ip" 8001 /health && [ "$HSTATUS" = 200 ] || return 1
     fi
     T_health=$HBODY
@@ -360,9 +404,17 @@ if [ "$chaos" = 1 ]; then
     wait_dep_ready
 fi
 # The VMs while every worker is still up.
-curl -s -m 30 "$api/vm" > "$work/vms.json"
-curl -s -m 30 "$api/metrics" > "$work/metrics.txt"
-dep > "$work/deployment.json"
+if [ "$native" = 1 ]; then
+    echo '[]' > "$work/vms.json"
+    : > "$work/metrics.txt"
+    echo '{"state": "native", "services": []}' > "$work/deployment.json"
+    # VmRSS of each service process, KiB
+    for p in "${NPIDS[@]}"; do awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2> /dev/null; done > "$work/native.rss"
+else
+    curl -s -m 30 "$api/vm" > "$work/vms.json"
+    curl -s -m 30 "$api/metrics" > "$work/metrics.txt"
+    dep > "$work/deployment.json"
+fi
 
 say "== checking every result against the reference"
 # One curl for every result (and with --chaos every input too), 4 at a time; a
@@ -442,31 +494,46 @@ bg=()
 # ---- the summary -------------------------------------------------------------------------
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
 say ""
-say "================ Uigniter demo: the image pipeline as unikernels ================"
+if [ "$native" = 1 ]; then
+    say "================ Uigniter demo: the image pipeline natively (--native) ================"
+else
+    say "================ Uigniter demo: the image pipeline as unikernels ================"
+fi
 [ -n "${KVMLAB:-}" ] && say "(inside scripts/kvmlab: an emulated CPU; the timings are the emulator's)"
 say ""
-printf '%-22s %-10s %-12s %9s %6s %9s\n' VM image address "boot ms" pool "RSS MiB"
-jq -r '[.[] | select(.deployment.name == "pipeline")] | sort_by(.deployment.service, .deployment.replica)[] |
-    [.name, .image, .ip_address, (if .boot_ms then (.boot_ms * 100 | round / 100 | tostring) else "-" end),
-     (if .pool_hit then "hit" else "miss" end),
-     (if .rss_kib then (.rss_kib / 1024 * 10 | round / 10 | tostring) else "-" end)] | @tsv' \
-    "$work/vms.json" | while IFS=$'\t' read -r a b c d e f; do
-    printf '%-22s %-10s %-12s %9s %6s %9s\n' "$a" "$b" "$c" "$d" "$e" "$f"
-done
-boot_line=$(jq -r '[.[] | select(.deployment.name == "pipeline") | .boot_ms // empty] | sort |
-    if length > 0 then "\(.[length / 2 | floor] * 100 | round / 100) \(.[-1] * 100 | round / 100) \(length)" else "- - 0" end' "$work/vms.json")
-read -r boot_median boot_max boot_n <<< "$boot_line"
-rss_line=$(jq -r '[.[] | select(.deployment.name == "pipeline") | .rss_kib // empty] | sort |
-    if length > 0 then "\(.[length / 2 | floor] / 1024 * 10 | round / 10) \(add / 1024 | round)" else "- -" end' "$work/vms.json")
-read -r rss_median rss_total <<< "$rss_line"
-say "boot (request → the program's first instruction): median $boot_median ms, max $boot_max ms over $boot_n VMs"
-say "RSS per VM: median $rss_median MiB; all of them together $rss_total MiB"
-hits=$(awk '$1 == "uigniter_pool_hits_total" { print $2 }' "$work/metrics.txt")
-misses=$(awk '$1 ~ /^uigniter_pool_misses_total/ { n += $2 } END { print n + 0 }' "$work/metrics.txt")
-why=$(sed -n 's/^uigniter_pool_misses_total{reason="\([a-z_]*\)"} \([1-9][0-9]*\)$/\1: \2/p' "$work/metrics.txt" | paste -sd, - | sed 's/,/, /g')
-say "cold starts: ${hits:-?} handed out by the warm pool, ${misses:-?} created on the spot${why:+ ($why)}"
-say "deployment ready in $(ms "$t0" "$t_deployed") s (uigniterctl deploy, in dependency order)"
-say ""
+boot_median=- boot_max=- boot_n=0 rss_median=- rss_total=- hits="" misses=""
+first_worker_ms=- all_workers_ms=- nworkers=0
+if [ "$native" = 1 ]; then
+    say "natively: ${#NPIDS[@]} processes (registry, taskdb, storage, master, $workers workers, gateway)"
+    read -r rss_median rss_total <<< "$(sort -n "$work/native.rss" |
+        awk '{ v[NR] = $1; t += $1 } END { if (NR) printf "%.1f %d", v[int((NR + 1) / 2)] / 1024, t / 1024; else print "- -" }')"
+    say "RSS per process: median $rss_median MiB; all of them together $rss_total MiB"
+    say "ready to serve in $(ms "$t0" "$t_deployed") s"
+    say ""
+else
+    printf '%-22s %-10s %-12s %9s %6s %9s\n' VM image address "boot ms" pool "RSS MiB"
+    jq -r '[.[] | select(.deployment.name == "pipeline")] | sort_by(.deployment.service, .deployment.replica)[] |
+        [.name, .image, .ip_address, (if .boot_ms then (.boot_ms * 100 | round / 100 | tostring) else "-" end),
+         (if .pool_hit then "hit" else "miss" end),
+         (if .rss_kib then (.rss_kib / 1024 * 10 | round / 10 | tostring) else "-" end)] | @tsv' \
+        "$work/vms.json" | while IFS=$'\t' read -r a b c d e f; do
+        printf '%-22s %-10s %-12s %9s %6s %9s\n' "$a" "$b" "$c" "$d" "$e" "$f"
+    done
+    boot_line=$(jq -r '[.[] | select(.deployment.name == "pipeline") | .boot_ms // empty] | sort |
+        if length > 0 then "\(.[length / 2 | floor] * 100 | round / 100) \(.[-1] * 100 | round / 100) \(length)" else "- - 0" end' "$work/vms.json")
+    read -r boot_median boot_max boot_n <<< "$boot_line"
+    rss_line=$(jq -r '[.[] | select(.deployment.name == "pipeline") | .rss_kib // empty] | sort |
+        if length > 0 then "\(.[length / 2 | floor] / 1024 * 10 | round / 10) \(add / 1024 | round)" else "- -" end' "$work/vms.json")
+    read -r rss_median rss_total <<< "$rss_line"
+    say "boot (request → the program's first instruction): median $boot_median ms, max $boot_max ms over $boot_n VMs"
+    say "RSS per VM: median $rss_median MiB; all of them together $rss_total MiB"
+    hits=$(awk '$1 == "uigniter_pool_hits_total" { print $2 }' "$work/metrics.txt")
+    misses=$(awk '$1 ~ /^uigniter_pool_misses_total/ { n += $2 } END { print n + 0 }' "$work/metrics.txt")
+    why=$(sed -n 's/^uigniter_pool_misses_total{reason="\([a-z_]*\)"} \([1-9][0-9]*\)$/\1: \2/p' "$work/metrics.txt" | paste -sd, - | sed 's/,/, /g')
+    say "cold starts: ${hits:-?} handed out by the warm pool, ${misses:-?} created on the spot${why:+ ($why)}"
+    say "deployment ready in $(ms "$t0" "$t_deployed") s (uigniterctl deploy, in dependency order)"
+    say ""
+fi
 rate=$(awk -v n="$nimages" -v a="$t_up" -v b="$t_done" 'BEGIN { printf "%.1f", n / ((b - a) / 1000) }')
 say "images: $nimages uploaded in $(ms "$t_up" "$t_uploaded") s, all done $(ms "$t_up" "$t_done") s after the first upload: $rate images/s"
 if [ "$same" = "$nimages" ]; then
@@ -474,6 +541,7 @@ if [ "$same" = "$nimages" ]; then
 else
     say "results: only $same of $nimages identical to the reference; differing:$(echo "$differ" | cut -c1-300)"
 fi
+[ "$native" = 1 ] || {
 say ""
 say "worker scaling (autoscale on taskdb's ready queue; t = 0 at the first upload):"
 printf '  %10s %9s %6s %12s\n' t replicas ready "queue ready"
@@ -497,6 +565,7 @@ elif [ -n "$t_task" ]; then
     say "  all $nworkers running their program $all_workers_ms ms after it (the long poll wakes the daemon, the pool hands out VMs)"
 fi
 grep -o 'autoscale [0-9]* -> [0-9]* ([^)]*)' "$dlog" | sed 's/^/  daemon: /' | head -20
+}
 # recovered KIND: its kills after which it came back (or, a worker, was not
 # wanted any more) and the deployment was ready again
 recovered() { awk -v k="$1" '$2 == k && ($5 == "back" || $5 == "scaled-down")' "$kills" | wc -l; }
