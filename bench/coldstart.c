@@ -804,6 +804,10 @@ static int run_starts(run *R, const char *idsfile)
                 vm_diag(R->sock, x->id);
         }
     }
+    /* Every sample, in start order, for the distribution plot. */
+    for (int i = 0; i < next; i++)
+        if (R->in[i].state == S_DONE)
+            printf("sample %llu\n", (unsigned long long)(R->in[i].t1 - R->in[i].t0));
     qsort(t, ok, sizeof *t, cmp_u64);
     if (ok)
         printf("result %d %d %.0f %llu %llu %llu %llu %llu %d %.0f %.1f\n", ok, failed, sum / ok,
