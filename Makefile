@@ -25,8 +25,9 @@ $(B)/.setup-stamp: scripts/setup.sh $(wildcard scripts/deps/*)
 	@scripts/setup.sh
 	@mkdir -p $(B) && touch $@
 
+# The build uses every core unless the caller chose (make -jN test).
 test: $(B)/.setup-stamp
-	@$(MAKE) --no-print-directory all $(TEST_DEPS)
+	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(shell nproc)) all $(TEST_DEPS)
 	@tests/run.sh
 
 # Everything the tests need, without running them (then: tests/run.sh SUITE...).

@@ -8,8 +8,8 @@
 #   big), errors 400/404/405/409/413, httpd reachable by address, stop (tap gone),
 #   crash, restart policies, wait, logs and their cap, auto_remove, published
 #   ports, cores, volumes (a pool miss), metrics, the Unix socket, 10,000
-#   connections at once, a slow client, N run/stop cycles with no leaked tap,
-#   address, process or fd, kill -9 of the daemon and recovery, graceful shutdown.
+#   connections at once, a slow client, N run/stop cycles by 4 clients at once
+#   with no leaked tap, address, process or fd, kill -9 of the daemon and recovery, graceful shutdown.
 # UIGNITER_DAEMON_CYCLES sets N (default 1000).
 # Prints one "PASS daemon/<case>" or "FAIL daemon/<case>: <why>" line per case.
 set -uo pipefail
@@ -358,7 +358,7 @@ taps0=$(taps)
 ips0=$(metric uigniter_ips_in_use)
 procs0=$(uvmms)
 t0=$(date +%s)
-if inns "$DTOOL" cycles "$sock" "$CYCLES" httpd --port 80 > "$tmp/cycles.out" 2>&1; then
+if inns "$DTOOL" cycles -j 4 "$sock" "$CYCLES" httpd --port 80 > "$tmp/cycles.out" 2>&1; then
     pass "cycles_$CYCLES"
 else
     fail "cycles_$CYCLES" "$(cat "$tmp/cycles.out")"

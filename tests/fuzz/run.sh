@@ -7,13 +7,13 @@
 # committed tests/fuzz/corpus/<x>/ (text inputs only) is read as well. A crash leaves
 # its input in build/tests/fuzz/artifacts/ and the log in build/tests/fuzz/<x>.log.
 #
-# UIGNITER_FUZZ_SECONDS   time per target (default 20)
+# UIGNITER_FUZZ_SECONDS   time per target (default 12)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 B=build
 out=$B/tests/fuzz
-secs=${UIGNITER_FUZZ_SECONDS:-20}
+secs=${UIGNITER_FUZZ_SECONDS:-12}
 mkdir -p "$out/artifacts"
 
 targets=()
