@@ -27,7 +27,7 @@ $(B)/.setup-stamp: scripts/setup.sh $(wildcard scripts/deps/*)
 
 # The build uses every core unless the caller chose (make -jN test).
 test: $(B)/.setup-stamp
-	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(shell nproc)) all $(TEST_DEPS)
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc)) all $(TEST_DEPS)
 	@tests/run.sh
 
 # Everything the tests need, without running them (then: tests/run.sh SUITE...).

@@ -9,7 +9,8 @@
 #   crash, restart policies, wait, logs and their cap, auto_remove, published
 #   ports, cores, volumes (a pool miss), metrics, the Unix socket, 10,000
 #   connections at once, a slow client, N run/stop cycles by 4 clients at once
-#   with no leaked tap, address, process or fd, kill -9 of the daemon and recovery, graceful shutdown.
+#   with no leaked tap, address, process or fd, kill -9 of the daemon and
+#   recovery, graceful shutdown.
 # UIGNITER_DAEMON_CYCLES sets N (default 1000).
 # Prints one "PASS daemon/<case>" or "FAIL daemon/<case>: <why>" line per case.
 set -uo pipefail
