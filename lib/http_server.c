@@ -25,6 +25,7 @@
 #include "net.h"
 
 #define READ_CHUNK    (64 * 1024)
+#define LINGER_MS     2000 /* reading what a refused client still sends */
 #define DRAIN_LOW     (64 * 1024)
 #define INBUF_READMAX (64 * 1024) /* read ahead at most this much while a handler runs */
 
@@ -64,6 +65,8 @@ struct http_conn {
     int phase;
     int error_status; /* set by a parser callback: reply with it and close */
     int close_after;  /* close once out has been written */
+    int unread_body;  /* closing while the client may still be sending */
+    int lingering;    /* answered and half-closed: discarding input until EOF */
     int paused;
     int peer_eof;
     int in_process;
@@ -313,7 +316,8 @@ static void conn_update_events(http_conn *c)
         return;
     el_loop *loop = c->srv->loop;
     int want = 0;
-    if (!c->paused && !c->peer_eof && !c->close_after && buf_used(&c->in) < INBUF_READMAX)
+    if (c->lingering ||
+        (!c->paused && !c->peer_eof && !c->close_after && buf_used(&c->in) < INBUF_READMAX))
         want |= EL_READABLE;
     if (buf_used(&c->out) > 0)
         want |= EL_WRITABLE;
@@ -344,7 +348,15 @@ static void conn_flush(http_conn *c)
     if (buf_used(&c->out) == 0) {
         if (c->phase == PH_HANDLER && (!c->req || c->req->reply_state != RS_STARTED))
             c->deadline = 0;
-        if (c->close_after) {
+        if (c->close_after && c->unread_body && !c->lingering && !c->peer_eof) {
+            /* A client refused mid-body (413, 408) may still be sending: closing
+             * now would reset the connection and lose the answer it has not read
+             * yet. Half-close, read and drop until its EOF or LINGER_MS. */
+            shutdown(c->fd, SHUT_WR);
+            c->lingering = 1;
+            c->deadline = el_now(c->srv->loop) + LINGER_MS;
+            buf_clear(&c->in);
+        } else if (c->close_after) {
             conn_close(c);
             return;
         }
@@ -368,6 +380,7 @@ static void conn_send_error(http_conn *c, int status)
                "Connection: close\r\n\r\n%s",
                status, http_status_text(status), n, body);
     c->close_after = 1;
+    c->unread_body = 1;
     if (c->req) {
         req_impl *r = c->req;
         c->req = NULL;
@@ -415,6 +428,7 @@ static void conn_process(http_conn *c)
             } else if (err != HPE_OK) {
                 if (c->req && c->req->reply_state == RS_ENDED) {
                     c->close_after = 1; /* answered early; closing anyway */
+                    c->unread_body = 1;
                     break;
                 }
                 int status = c->error_status ? c->error_status : 400;
@@ -456,6 +470,8 @@ static void conn_after_reply(http_conn *c)
         return;
     if (!r->complete || !r->keep_alive || r->stream_stopped)
         c->close_after = 1;
+    if (!r->complete || r->stream_stopped)
+        c->unread_body = 1; /* answered before the body was read: linger */
     if (!r->complete)
         return; /* keep r until the parser is done with it; we close anyway */
     c->req = NULL;
@@ -467,8 +483,29 @@ static void conn_after_reply(http_conn *c)
     buf_clear(&c->body);
 }
 
+/* A lingering connection's input: dropped; its EOF or error closes it. */
+static void conn_linger_read(http_conn *c)
+{
+    char scratch[READ_CHUNK];
+    for (;;) {
+        ssize_t n = read(c->fd, scratch, sizeof scratch);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        conn_close(c);
+        return;
+    }
+}
+
 static void conn_read(http_conn *c)
 {
+    if (c->lingering) {
+        conn_linger_read(c);
+        return;
+    }
     for (;;) {
         char *dst = buf_reserve(&c->in, READ_CHUNK);
         ssize_t n = read(c->fd, dst, READ_CHUNK);
@@ -502,7 +539,7 @@ static void conn_on_event(el_loop *loop, int fd, void *data, int mask)
         conn_flush(c);
     if ((mask & EL_READABLE) && !c->dead)
         conn_read(c);
-    if (!c->dead)
+    if (!c->dead && !c->lingering)
         conn_process(c);
     conn_leave(c);
 }
@@ -599,7 +636,9 @@ static void server_sweep(el_loop *loop, long long id, void *data)
         if (!c->deadline || c->deadline > now)
             continue;
         conn_enter(c);
-        if ((c->phase == PH_HEAD || c->phase == PH_BODY) && !c->req && buf_used(&c->out) == 0) {
+        if (c->lingering) {
+            conn_close(c);
+        } else if ((c->phase == PH_HEAD || c->phase == PH_BODY) && !c->req && buf_used(&c->out) == 0) {
             conn_send_error(c, 408);
             conn_flush(c);
         } else if (c->phase == PH_BODY && c->req && c->req->reply_state == RS_NONE &&
