@@ -277,6 +277,8 @@ void kvm_run_loop(struct vm *vm)
     struct kvm_run *run = vm->run;
     for (;;) {
         if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR)
+                host_signals_take();
             if (errno == EINTR || errno == EAGAIN)
                 continue;
             vm_fatal("KVM_RUN: %s", strerror(errno));

@@ -5,14 +5,25 @@
  * UH_POLL is how an idle guest costs no CPU: the kernel computes its next deadline
  * and the monitor sleeps in ppoll() on the devices' host fds until one is ready or
  * the deadline passes. Devices add their fds with poll_register().
+ *
+ * SIGTERM and SIGINT to uvmm are the guest's: once the program runs they are
+ * blocked, except inside that ppoll() and inside KVM_RUN, and the next UH_POLL
+ * that asks for UH_READY_SIGNAL hands the signal to the guest kernel, which
+ * raises it in the program as natively (a handler runs; the default action ends
+ * it with 128 + N). So `uigniterd` stops a VM gracefully: the program cleans up
+ * and exits, or the daemon's SIGKILL follows after its timeout. A second such
+ * signal before the guest took the first ends uvmm at once, as before.
  */
 #include "uvmm.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -25,6 +36,29 @@ static struct {
     uint32_t bit;
 } poll_fds[MAX_POLL_FDS];
 static int npoll_fds;
+
+/* The host signal waiting to be handed to the guest (0: none), and the last
+ * one handed over (its default action's exit is then no surprise to report). */
+static volatile sig_atomic_t host_signal;
+static int handed_signal;
+static sigset_t run_mask; /* the thread's mask with SIGTERM and SIGINT open */
+
+static void on_host_signal(int sig)
+{
+    if (host_signal)
+        _exit(128 + sig); /* asked twice, and the guest has not taken the first */
+    host_signal = sig;
+}
+
+/* KVM_RUN ends with EINTR for a signal its mask lets in, but the signal stays
+ * pending (blocked again outside KVM_RUN) until something opens the mask: a
+ * guest that never waits would never take it, nor see the second ask. */
+void host_signals_take(void)
+{
+    int saved = errno;
+    ppoll(NULL, 0, &(struct timespec){0, 0}, &run_mask);
+    errno = saved;
+}
 
 void poll_register(int fd, uint32_t ready_bit)
 {
@@ -69,6 +103,8 @@ static void hc_exit(struct vm *vm, uh_gpa_t arg)
     case UH_EXIT_SIGNAL:
         if (e.status <= 0 || e.status >= 65)
             vm_fatal("bad hypercall: exit by signal %d", e.status);
+        if (e.status == handed_signal && !e.rip && !e.addr)
+            _exit(128 + e.status); /* what we were asked to do: no diagnostic */
         if (e.msg_len) {
             guest_text(vm, e.msg, e.msg_len, msg, sizeof msg);
             eprintf("uvmm: program killed by %s (signal %d): %s\n", signal_name(e.status),
@@ -111,7 +147,10 @@ static void hc_poll(struct vm *vm, uh_gpa_t arg)
         ts.tv_nsec = p->timeout_ns % 1000000000;
         tsp = &ts;
     }
-    int r = ppoll(fds, n, tsp, NULL);
+    bool take_signal = p->want & UH_READY_SIGNAL;
+    if (take_signal && host_signal)
+        tsp = &(struct timespec){0, 0}; /* one is waiting already: do not sleep */
+    int r = ppoll(fds, n, tsp, take_signal ? &run_mask : NULL);
     if (r < 0 && errno != EINTR)
         vm_fatal("ppoll: %s", strerror(errno));
     uint32_t ready = 0;
@@ -119,8 +158,14 @@ static void hc_poll(struct vm *vm, uh_gpa_t arg)
         if (fds[i].revents)
             ready |= bits[i];
     }
-    p->ready = ready;
     p->signo = 0;
+    if (take_signal && host_signal) {
+        ready |= UH_READY_SIGNAL;
+        p->signo = (uint32_t)host_signal;
+        handed_signal = host_signal;
+        host_signal = 0;
+    }
+    p->ready = ready;
     if (p->net_rx.v)
         net_recv_batch(vm, p->net_rx, ready & UH_READY_NET);
     p->mono_ns = clock_ns(CLOCK_MONOTONIC);
@@ -192,11 +237,43 @@ static int core_setup(struct vm *vm, struct uh_bootinfo *bi)
     return 0;
 }
 
+/* From here on SIGTERM and SIGINT are the guest's (see the top of this file):
+ * caught, blocked, and open only in UH_POLL's ppoll and in KVM_RUN, whose
+ * EINTR for them the run loop answers with host_signals_take(). */
+static int host_signals_to_guest(struct vm *vm)
+{
+    struct sigaction sa = {.sa_handler = on_host_signal}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigset_t both;
+    sigemptyset(&both);
+    sigaddset(&both, SIGTERM);
+    sigaddset(&both, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &both, &run_mask) < 0)
+        return -1;
+    sigdelset(&run_mask, SIGTERM);
+    sigdelset(&run_mask, SIGINT);
+    /* KVM takes the kernel's 8-byte sigset right after the length. */
+    union {
+        struct kvm_signal_mask m;
+        unsigned char bytes[sizeof(struct kvm_signal_mask) + 8];
+    } km;
+    km.m.len = 8;
+    memcpy(km.m.sigset, &run_mask, 8);
+    if (ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &km) < 0)
+        return -1;
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+        return -1;
+    return 0;
+}
+
 static int core_launch(struct vm *vm, struct uh_bootinfo *bi)
 {
-    (void)vm;
     bi->boot_mono_ns = clock_ns(CLOCK_MONOTONIC);
     bi->boot_real_ns = clock_ns(CLOCK_REALTIME);
+    if (host_signals_to_guest(vm) < 0) {
+        eprintf("uvmm: cannot pass SIGTERM and SIGINT to the guest: %s\n", strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

@@ -86,6 +86,8 @@ struct uvmm_module {
 };
 void hypercall_register(unsigned nr, hypercall_fn fn);
 void poll_register(int fd, uint32_t ready_bit);
+/* After KVM_RUN's EINTR: runs the SIGTERM/SIGINT handler for a signal left pending. */
+void host_signals_take(void);
 void hypercall_dispatch(struct vm *vm, unsigned port, uint32_t value);
 /* Checks a uh_io segment list and turns it into host iovecs; returns the count. */
 struct iovec;

@@ -2,6 +2,7 @@
  * time.c — clocks and kwait(), see time.h.
  */
 #include "time.h"
+#include "proc.h"
 #include "arch/cpu.h"
 #include "arch/hcall.h"
 
@@ -64,7 +65,8 @@ void kwait_register_hook(const struct kwait_hook *h)
 
 uint32_t kwait(uint64_t deadline, uint32_t want)
 {
-    struct uh_poll p = {.want = want | kwait_always};
+    /* A SIGTERM or SIGINT sent to uvmm comes with any wait (mod_core.c). */
+    struct uh_poll p = {.want = want | kwait_always | UH_READY_SIGNAL};
     bool progress = false;
     for (int i = 0; i < nhooks; i++) {
         progress |= hooks[i]->prepare(&p);
@@ -85,6 +87,8 @@ uint32_t kwait(uint64_t deadline, uint32_t want)
     uint64_t before = now_ns();
     hcall(UH_POLL, &p);
     resync(p.mono_ns);
+    if ((p.ready & UH_READY_SIGNAL) && p.signo > 0 && p.signo < NSIG)
+        signal_send((int)p.signo, SI_USER, 0); /* the waiter sees signal_pending() */
     kwait_slept_ns += now_ns() - before;
     for (int i = 0; i < nhooks; i++)
         hooks[i]->complete(&p);

@@ -62,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 need_tools ip curl jq
-need_built "$DAEMON" "$DTOOL" build/images/httpd.img build/images/hello.img "$CONF/crash_null" \
+need_built "$DAEMON" "$DTOOL" build/images/httpd.img build/images/hello.img "$CONF/crash_null" build/tests/pool/sigterm \
     "$CONF/exit_42" "$CONF/stdout_large" build/bin/uvmm build/uk.elf
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -238,6 +238,22 @@ check stop test "$code" = 200 -a "$(jget "$tmp/body" '"\(.state) \(.stopped)"')"
 check stop_tap_gone wait_for 10 sh -c "! ip -n $ns link show $tap"
 call POST "/vm/$orig/stop"
 check stop_again test "$code" = 200
+# The program gets the SIGTERM: one that handles it exits 0 and says so; one
+# that ignores it is killed after the stop's timeout.
+up sigterm build/tests/pool/sigterm
+run_vm '{"image": "sigterm", "args": ["handle"]}'
+gid=$id
+check stop_graceful_ready wait_for 60 logs_have "$gid" ready
+call POST "/vm/$gid/stop"
+check stop_graceful test "$code" = 200 -a "$(jget "$tmp/body" '"\(.state) \(.exit_code) \(.stopped)"')" = "exited 0 true"
+check stop_graceful_log logs_have "$gid" "got SIGTERM, exiting cleanly"
+run_vm '{"image": "sigterm", "args": ["ignore"]}'
+iid=$id
+check stop_ignored_ready wait_for 60 logs_have "$iid" ready
+call POST "/vm/$iid/stop?timeout=1"
+check stop_ignored_forced test "$code" = 200 -a "$(jget "$tmp/body" '"\(.state) \(.exit_code) \(.signal)"')" = "exited 137 SIGKILL"
+call DELETE "/vm/$gid"
+call DELETE "/vm/$iid"
 call DELETE "/vm/$orig"
 check delete test "$code" = 204
 call GET "/vm/$orig"

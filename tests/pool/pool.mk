@@ -10,3 +10,9 @@ $(B)/tests/pool/showenv: tests/pool/showenv.c
 	$(MUSLCC) -static -O2 $(CSTD) $(WARN) $< -o $@
 
 TEST_DEPS += $(B)/tests/pool/showenv
+
+$(B)/tests/pool/sigterm: tests/pool/sigterm.c
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -O2 $(CSTD) $(WARN) $< -o $@
+
+TEST_DEPS += $(B)/tests/pool/sigterm

@@ -53,6 +53,44 @@ done
 expect env 0 "$(printf 'A=request\nB=cmdline\n')" -- \
     $p -s build/bin/uvmm --env A=cmdline --env B=cmdline -- \
     image=build/tests/pool/showenv env=A=request
+# SIGTERM to uvmm is the program's (mod_core.c): a handler runs, the default
+# action ends it with 143 and no diagnostic, SIG_IGN keeps it running; a guest
+# that never waits cannot take it, and a second SIGTERM ends uvmm at once.
+term() { # NAME MODE WANT_STATUS WANT_STDOUT SIGNAL...
+    local name=$1 mode=$2 want=$3 out=$4 pid st k
+    shift 4
+    build/bin/uvmm --mem 16 build/tests/pool/sigterm -- "$mode" > "$work/t.out" 2> "$work/t.err" < /dev/null &
+    pid=$!
+    for k in $(seq 600); do grep -q ready "$work/t.out" && break; sleep 0.1; done
+    for sig in "$@"; do
+        sleep 0.3
+        kill "-$sig" "$pid" 2> /dev/null
+    done
+    for k in $(seq 200); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2> /dev/null; then
+        kill -KILL "$pid"
+        wait "$pid" 2> /dev/null
+        echo "FAIL pool/$name: still running 20 s after SIG$*"
+        return
+    fi
+    wait "$pid"
+    st=$?
+    if [ "$st" != "$want" ]; then
+        echo "FAIL pool/$name: status $st, want $want: $(head -c 300 "$work/t.err")"
+    elif [ "$(cat "$work/t.out")" != "$out" ]; then
+        echo "FAIL pool/$name: stdout $(head -c 200 "$work/t.out" | tr '\n' '|')"
+    elif [ -s "$work/t.err" ]; then
+        echo "FAIL pool/$name: stderr $(head -c 200 "$work/t.err")"
+    else
+        echo "PASS pool/$name"
+    fi
+}
+term sigterm-handled handle 0 "$(printf 'ready\ngot SIGTERM, exiting cleanly')" TERM
+term sigterm-default default 143 ready TERM
+term sigint-default default 130 ready INT
+term sigterm-ignored-then-kill ignore 137 ready TERM KILL
+term sigterm-twice-spinning spin 143 ready TERM TERM
+
 if build/bin/uvmm --wait-fd 3 build/examples/hello 2>"$work/err"; then
     echo "FAIL pool/image-on-command-line: accepted"
 elif grep -q 'takes the image from the request' "$work/err"; then
