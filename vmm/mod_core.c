@@ -12,7 +12,8 @@
  * raises it in the program as natively (a handler runs; the default action ends
  * it with 128 + N). So `uigniterd` stops a VM gracefully: the program cleans up
  * and exits, or the daemon's SIGKILL follows after its timeout. A second such
- * signal before the guest took the first ends uvmm at once, as before.
+ * signal before the guest took the first ends uvmm at once, and so does the
+ * first when the guest has not waited within TAKE_GRACE_S (a busy loop).
  */
 #include "uvmm.h"
 
@@ -43,11 +44,23 @@ static volatile sig_atomic_t host_signal;
 static int handed_signal;
 static sigset_t run_mask; /* the thread's mask with SIGTERM and SIGINT open */
 
+/* How long a guest that does not wait (a busy loop) may leave the signal
+ * untaken before uvmm ends with it anyway, as a native process would. */
+#define TAKE_GRACE_S 1
+
 static void on_host_signal(int sig)
 {
     if (host_signal)
         _exit(128 + sig); /* asked twice, and the guest has not taken the first */
     host_signal = sig;
+    alarm(TAKE_GRACE_S);
+}
+
+static void on_take_timeout(int sig)
+{
+    (void)sig;
+    if (host_signal)
+        _exit(128 + host_signal); /* the guest did not wait in time to take it */
 }
 
 /* KVM_RUN ends with EINTR for a signal its mask lets in, but the signal stays
@@ -164,6 +177,7 @@ static void hc_poll(struct vm *vm, uh_gpa_t arg)
         p->signo = (uint32_t)host_signal;
         handed_signal = host_signal;
         host_signal = 0;
+        alarm(0);
     }
     p->ready = ready;
     if (p->net_rx.v)
@@ -261,9 +275,19 @@ static int host_signals_to_guest(struct vm *vm)
     memcpy(km.m.sigset, &run_mask, 8);
     if (ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &km) < 0)
         return -1;
-    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-        return -1;
-    return 0;
+    /* A signal ignored by whoever started uvmm (SIGINT for a shell's background
+     * job) stays ignored, as it would for the program run natively. */
+    int sigs[] = {SIGTERM, SIGINT};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) < 0)
+            return -1;
+        if (old.sa_handler != SIG_IGN && sigaction(sigs[i], &sa, NULL) < 0)
+            return -1;
+    }
+    struct sigaction alrm = {.sa_handler = on_take_timeout, .sa_flags = SA_RESTART};
+    sigemptyset(&alrm.sa_mask);
+    return sigaction(SIGALRM, &alrm, NULL);
 }
 
 static int core_launch(struct vm *vm, struct uh_bootinfo *bi)

@@ -22,7 +22,7 @@
 static const char *const allowed[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "ppoll", "poll",
     "getrandom", "clock_gettime", "clock_nanosleep", "nanosleep", "exit", "exit_group",
-    "rt_sigreturn", "rt_sigprocmask", "epoll_pwait", "epoll_wait", "fsync", "fdatasync",
+    "rt_sigreturn", "rt_sigprocmask", "alarm", "epoll_pwait", "epoll_wait", "fsync", "fdatasync",
     "close", "fstat", "newfstatat", "getdents64", "openat2", "mkdirat", "unlinkat",
     "renameat2", "renameat", "ftruncate", "readlinkat", "fcntl", "statx",
     /* volumes (mod_volume.c) */

@@ -55,11 +55,19 @@ expect env 0 "$(printf 'A=request\nB=cmdline\n')" -- \
     image=build/tests/pool/showenv env=A=request
 # SIGTERM to uvmm is the program's (mod_core.c): a handler runs, the default
 # action ends it with 143 and no diagnostic, SIG_IGN keeps it running; a guest
-# that never waits cannot take it, and a second SIGTERM ends uvmm at once.
+# that never waits cannot take it: a second SIGTERM ends uvmm at once, and the
+# first does after a grace of 1 s. A signal ignored when uvmm starts stays so.
 term() { # NAME MODE WANT_STATUS WANT_STDOUT SIGNAL...
     local name=$1 mode=$2 want=$3 out=$4 pid st k
     shift 4
-    build/bin/uvmm --mem 16 build/tests/pool/sigterm -- "$mode" > "$work/t.out" 2> "$work/t.err" < /dev/null &
+    # A background job starts with SIGINT ignored; env gives it the default
+    # back unless the case is about that (keep_ignored=1).
+    if [ "${keep_ignored:-}" = 1 ]; then
+        build/bin/uvmm --mem 16 build/tests/pool/sigterm -- "$mode" > "$work/t.out" 2> "$work/t.err" < /dev/null &
+    else
+        env --default-signal=INT build/bin/uvmm --mem 16 build/tests/pool/sigterm -- "$mode" \
+            > "$work/t.out" 2> "$work/t.err" < /dev/null &
+    fi
     pid=$!
     for k in $(seq 600); do grep -q ready "$work/t.out" && break; sleep 0.1; done
     for sig in "$@"; do
@@ -90,6 +98,8 @@ term sigterm-default default 143 ready TERM
 term sigint-default default 130 ready INT
 term sigterm-ignored-then-kill ignore 137 ready TERM KILL
 term sigterm-twice-spinning spin 143 ready TERM TERM
+term sigterm-spinning-grace spin 143 ready TERM
+keep_ignored=1 term sigint-ignored-by-parent default 137 ready INT KILL
 
 if build/bin/uvmm --wait-fd 3 build/examples/hello 2>"$work/err"; then
     echo "FAIL pool/image-on-command-line: accepted"
