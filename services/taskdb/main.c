@@ -132,11 +132,14 @@ static void wake_waiters(uint64_t now)
 }
 
 /* The group commit: see the comment at the top. */
+static void arm_tick(el_loop *l);
+
 static void before_sleep(el_loop *l, void *arg)
 {
     (void)arg;
     if (waiters)
         wake_waiters(el_now(l));
+    arm_tick(l);
     if (!replies_head && !buf_used(&db.log.pending))
         return;
     if (buf_used(&db.log.pending) && wal_sync(&db.log) < 0) {
@@ -403,14 +406,39 @@ static void on_request(http_req *req)
     reply_error(req, 404, "not found");
 }
 
+/* One timer, armed for the earliest lease end or long-poll deadline and for
+ * nothing when there is neither, so an idle taskdb does not wake at all. */
+static long long tick_id = -1;
+static uint64_t tick_at;
+
 static void on_tick(el_loop *l, long long id, void *arg)
 {
     (void)id;
     (void)arg;
+    tick_id = -1;
     taskdb_expire(&db, el_now(l));
     if (waiters)
         wake_waiters(el_now(l));
-    el_timer_add(l, 100, on_tick, NULL);
+}
+
+static void arm_tick(el_loop *l)
+{
+    uint64_t next = UINT64_MAX;
+    if (db.leased.head)
+        next = db.leased.head->lease_deadline;
+    for (health_waiter *w = waiters; w; w = w->next)
+        if (w->deadline < next)
+            next = w->deadline;
+    if (tick_id >= 0 && tick_at == next)
+        return;
+    if (tick_id >= 0)
+        el_timer_del(l, tick_id);
+    tick_id = -1;
+    if (next == UINT64_MAX)
+        return;
+    uint64_t now = el_now(l);
+    tick_id = el_timer_add(l, next > now ? (long long)(next - now) : 0, on_tick, NULL);
+    tick_at = next;
 }
 
 int main(int argc, char **argv)
@@ -463,7 +491,6 @@ int main(int argc, char **argv)
     if (!srv)
         die("cannot listen on %s:%d: %s", o.listen_host, o.listen_port, strerror(errno));
     el_hook_add(loop, before_sleep, NULL);
-    el_timer_add(loop, 100, on_tick, NULL);
     svc_register(loop, &o, http_server_port(srv), NULL);
     log_info("listening on %s:%d (advertised as %s), lease %ld s, %ld attempts", o.listen_host,
              http_server_port(srv), o.advertise, lease_s, max_attempts);

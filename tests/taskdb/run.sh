@@ -160,6 +160,13 @@ TDB=$LAST_PID
 wait_port "$P"
 after=$(snapshot)
 check "restart and compaction keep the state" "before: $before after: $after" [ "$before" = "$after" ]
+# Idle (no lease running, no long poll held): no timer, so no wake-ups at all.
+sleep 1.2 # any lease left from before the restart ends
+csw() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$TDB/status"; }
+c0=$(csw)
+sleep 1
+c1=$(csw)
+check "idle: no wake-ups" "$((c1 - c0)) context switches in 1 s" [ $((c1 - c0)) -le 1 ]
 stop "$TDB"
 
 # ---- durability: kill -9 during a burst of writes ---------------------------------
