@@ -145,6 +145,16 @@ static void pool_drop(http_client *cli, cconn *c)
     cconn_close(c);
 }
 
+static void client_sweep(el_loop *loop, long long id, void *data);
+
+/* Deadlines and idle connections are swept only while there are any: a client
+ * with nothing in flight and nothing pooled does not wake its loop. */
+static void sweep_arm(http_client *cli)
+{
+    if (cli->sweep_timer <= 0 && (cli->calls || cli->idle))
+        cli->sweep_timer = el_timer_add(cli->loop, 100, client_sweep, cli);
+}
+
 static void pool_put(http_client *cli, cconn *c)
 {
     int n = 0;
@@ -161,6 +171,7 @@ static void pool_put(http_client *cli, cconn *c)
     buf_clear(&c->in);
     c->next = cli->idle;
     cli->idle = c;
+    sweep_arm(cli);
     cconn_update(c);
 }
 
@@ -451,6 +462,7 @@ static void client_sweep(el_loop *loop, long long id, void *data)
 {
     (void)id;
     http_client *cli = data;
+    cli->sweep_timer = 0;
     uint64_t now = el_now(loop);
     for (http_call *call = cli->calls, *next; call; call = next) {
         next = call->next;
@@ -466,7 +478,7 @@ static void client_sweep(el_loop *loop, long long id, void *data)
             pp = &c->next;
         }
     }
-    cli->sweep_timer = el_timer_add(loop, 100, client_sweep, cli);
+    sweep_arm(cli);
 }
 
 /* ---- API -------------------------------------------------------------------- */
@@ -479,7 +491,6 @@ http_client *http_client_create(el_loop *loop)
     cli->loop = loop;
     cli->nidle_max = 8;
     cli->idle_ms = 30000;
-    cli->sweep_timer = el_timer_add(loop, 100, client_sweep, cli);
     return cli;
 }
 
@@ -494,7 +505,8 @@ void http_client_free(http_client *cli)
         cli->idle = c->next;
         cconn_close(c);
     }
-    el_timer_del(cli->loop, cli->sweep_timer);
+    if (cli->sweep_timer > 0)
+        el_timer_del(cli->loop, cli->sweep_timer);
     free(cli);
 }
 
@@ -580,6 +592,7 @@ http_call *http_call_start(http_client *cli, const http_call_opts *o, http_done_
     if (cli->calls)
         cli->calls->prev = call;
     cli->calls = call;
+    sweep_arm(cli);
     if (call->conn->connected)
         call_flush(call);
     return call;

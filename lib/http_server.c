@@ -544,6 +544,15 @@ static void conn_on_event(el_loop *loop, int fd, void *data, int mask)
     conn_leave(c);
 }
 
+static void server_sweep(el_loop *loop, long long id, void *data);
+
+/* Deadlines are swept only while there are connections: an idle server sleeps. */
+static void sweep_arm(http_server *s)
+{
+    if (s->sweep_timer <= 0 && s->conns)
+        s->sweep_timer = el_timer_add(s->loop, s->sweep_ms, server_sweep, s);
+}
+
 static http_conn *conn_new(http_server *s, int fd, const char *peer)
 {
     http_conn *c = calloc(1, sizeof(*c));
@@ -564,6 +573,7 @@ static http_conn *conn_new(http_server *s, int fd, const char *peer)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    sweep_arm(s);
     if (el_file_add(s->loop, fd, EL_READABLE, conn_on_event, c) < 0) {
         conn_free(c);
         return NULL;
@@ -629,6 +639,7 @@ static void server_sweep(el_loop *loop, long long id, void *data)
 {
     (void)id;
     http_server *s = data;
+    s->sweep_timer = 0;
     uint64_t now = el_now(loop);
     http_conn *c = s->conns, *next;
     for (; c; c = next) {
@@ -650,7 +661,7 @@ static void server_sweep(el_loop *loop, long long id, void *data)
         }
         conn_leave(c);
     }
-    s->sweep_timer = el_timer_add(loop, s->sweep_ms, server_sweep, s);
+    sweep_arm(s);
 }
 
 /* ---- server ------------------------------------------------------------ */
@@ -688,7 +699,6 @@ http_server *http_server_create(el_loop *loop, const char *host, int port,
     s->fd = host ? net_listen(host, port, 511) : -1;
     if (!host) {
         s->port = 0; /* serves only what is adopted */
-        s->sweep_timer = el_timer_add(loop, s->sweep_ms, server_sweep, s);
         return s;
     }
     if (s->fd < 0) {
@@ -705,7 +715,6 @@ http_server *http_server_create(el_loop *loop, const char *host, int port,
         errno = e;
         return NULL;
     }
-    s->sweep_timer = el_timer_add(loop, s->sweep_ms, server_sweep, s);
     return s;
 }
 
@@ -715,7 +724,8 @@ void http_server_free(http_server *s)
         return;
     while (s->conns)
         conn_free(s->conns);
-    el_timer_del(s->loop, s->sweep_timer);
+    if (s->sweep_timer > 0)
+        el_timer_del(s->loop, s->sweep_timer);
     if (s->fd >= 0) {
         el_file_del(s->loop, s->fd, EL_READABLE);
         close(s->fd);

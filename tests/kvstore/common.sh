@@ -65,5 +65,15 @@ stop() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# wakeups PID SECONDS: how often PID's main thread went to sleep and woke again
+# within SECONDS (voluntary context switches): an idle event loop has none.
+wakeups() {
+    local c0 c1
+    c0=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status")
+    sleep "$2"
+    c1=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status")
+    echo $((c1 - c0))
+}
+
 # mc PORT [QUIET_MS]: stdin to the server, its answer on stdout.
 mc() { "$TBIN/mcsend" "127.0.0.1:$1" "${2:-200}"; }

@@ -98,6 +98,10 @@ check "a malformed chunked upload: 400, no temporary file left" "got '$r', tmp: 
 r=$(req GET /health)
 check "health" "got $r" eval '[[ "$r" == "200 "*"\"blobs\":2"* ]]'
 check "server survived" "storage-asan died" alive "$SP"
+# Idle, every connection closed: the server's deadline sweep stops too.
+sleep 1.2
+w=$(wakeups "$SP" 2.5)
+check "idle: no wake-ups" "$w wake-ups in 2.5 s" [ "$w" -le 1 ]
 stop "$SP"
 if grep -q 'AddressSanitizer\|runtime error' "$WORK/storage-asan.log"; then
     fail sanitizers "$(grep -m1 'AddressSanitizer\|runtime error' "$WORK/storage-asan.log")"

@@ -162,11 +162,8 @@ after=$(snapshot)
 check "restart and compaction keep the state" "before: $before after: $after" [ "$before" = "$after" ]
 # Idle (no lease running, no long poll held): no timer, so no wake-ups at all.
 sleep 1.2 # any lease left from before the restart ends
-csw() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$TDB/status"; }
-c0=$(csw)
-sleep 1
-c1=$(csw)
-check "idle: no wake-ups" "$((c1 - c0)) context switches in 1 s" [ $((c1 - c0)) -le 1 ]
+w=$(wakeups "$TDB" 1)
+check "idle: no wake-ups" "$w wake-ups in 1 s" [ "$w" -le 1 ]
 stop "$TDB"
 
 # ---- durability: kill -9 during a burst of writes ---------------------------------
