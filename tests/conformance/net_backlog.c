@@ -1,5 +1,5 @@
-// The accept queue: listen(2) holds three connections; further ones wait in
-// SYN_SENT until accept() makes room. Non-blocking connect and SO_ERROR.
+// The accept queue: listen(2) holds three connections; further ones wait
+// until accept() makes room. Non-blocking connect and SO_ERROR.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -45,7 +45,15 @@ int main(void)
     }
     struct timespec t = {0, 200 * 1000000};
     nanosleep(&t, NULL);
-    printf("established with nobody accepting: %d\n", established(c, N));
+    /* The queue holds backlog + 1. Linux may count more as established on the
+     * client's side: a SYN that came before the queue filled is answered, and
+     * the final ACK dropped at the listener only later (tcp_abort_on_overflow
+     * 0), which a busy host does now and then. So: at least three. */
+    int e = established(c, N);
+    if (e >= 3)
+        printf("established with nobody accepting: at least 3\n");
+    else
+        printf("established with nobody accepting: %d\n", e);
     int accepted = 0;
     for (int round = 0; round < 100 && accepted < N; round++) {
         struct pollfd p = {l, POLLIN, 0};
