@@ -3,8 +3,10 @@
  * Each connection reads what the socket has, runs every complete command
  * (proto.c) and writes all replies with one write(2). When a client does not
  * read its replies, the connection stops reading until they drain, so memory
- * per connection stays bounded. A timer ticks the store clock and lets the
- * crawler free expired items a few buckets at a time.
+ * per connection stays bounded. The store clock is read when commands arrive;
+ * a timer once a second runs a delayed flush_all and lets the crawler free
+ * expired items a few thousand buckets at a time (an idle registry wakes once
+ * a second, as memcached's clock does).
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +28,9 @@ typedef struct client {
     buf in, out;
     kv_conn proto;
 } client;
+
+#define CRAWL_MS 1000
+#define CRAWL_BUCKETS 2560
 
 static kv_store store;
 static el_loop *loop;
@@ -98,6 +103,7 @@ static void client_read(client *c)
         return;
     buf_commit(&c->in, (size_t)n);
     store.stats.bytes_read += (uint64_t)n;
+    kv_store_tick(&store); /* the commands see the time they arrived at */
     size_t used = kv_execute(&store, &c->proto, buf_peek(&c->in), buf_used(&c->in), &c->out);
     buf_consume(&c->in, used);
     client_flush(c);
@@ -148,16 +154,8 @@ static void on_tick(el_loop *l, long long id, void *data)
     (void)id;
     (void)data;
     kv_store_tick(&store);
-    kv_crawl(&store, 256);
-    el_timer_add(l, 100, on_tick, NULL);
-}
-
-/* The store clock advances once per loop iteration, before commands run. */
-static void before_sleep(el_loop *l, void *data)
-{
-    (void)l;
-    (void)data;
-    kv_store_tick(&store);
+    kv_crawl(&store, CRAWL_BUCKETS);
+    el_timer_add(l, CRAWL_MS, on_tick, NULL);
 }
 
 int main(int argc, char **argv)
@@ -211,8 +209,7 @@ int main(int argc, char **argv)
     if (lfd < 0)
         die("cannot listen on %s: %s", listen_addr, strerror(errno));
     el_file_add(loop, lfd, EL_READABLE, on_accept, NULL);
-    el_timer_add(loop, 100, on_tick, NULL);
-    el_hook_add(loop, before_sleep, NULL);
+    el_timer_add(loop, CRAWL_MS, on_tick, NULL);
     log_info("listening on %s:%d, %ld MiB", host, net_local_port(lfd), memory_mib);
     el_run(loop);
     return 0;
