@@ -12,6 +12,7 @@
 # idle workers to 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 secs=10 workers=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -33,17 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-}
-wait_port() {
-    for _ in $(seq 100); do (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.05; done
-    return 1
-}
 start() { # NAME COMMAND...
     local name=$1
     shift
